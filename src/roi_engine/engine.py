@@ -1,0 +1,253 @@
+"""The vectorised cost-benefit core: yearly cash flows for one intervention, all draws at once.
+
+For one intervention the core produces ``flows[draw, year, sector, kind]`` in pounds of the
+scenario's price year, undiscounted (discounting is a separate, final step in :mod:`metrics`):
+
+- ``draw``: Monte Carlo draws of a chunk, ``n_draws``;
+- ``year``: 0 .. horizon - 1, year 0 = first year of delivery;
+- ``sector``: the rows of ``parameters/sectors.csv``, in file order;
+- ``kind``: :data:`KINDS`: ``cost`` (what the sector pays) and the benefit it gains by value type,
+  ``fiscal``, ``economic`` and ``social``.
+
+The model (``docs/file_formats.md``):
+
+    participants per cohort  N = pop(target ages) x eligible_share x reach x uptake
+    avoided[k]  = N x baseline x effect x persistence(k) x additionality, cohort-year k
+    yearly[y]   = sum_j delivery[j] x cohort[y - j]          (open cohorts: a convolution)
+    benefit[y]  = (yearly avoided conv lag)[y] x product(per_unit)
+
+Convolutions along the year axis are matrix products with a lower-triangular Toeplitz matrix
+(:func:`year_shift_matrix`), so every operation broadcasts over draws; there is no Python loop over
+draws, years, sectors or ages. The loops that remain run over an intervention's cost lines, outcomes
+and consequences (a handful each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import toeplitz
+
+from .interventions import InterventionSpec, Ref
+
+KINDS = ("cost", "fiscal", "economic", "social")
+"""The ``kind`` axis: costs, then benefits by value type."""
+KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
+
+Values = Mapping[str, np.ndarray]
+"""Parameter values by name, each shape ``(n_draws,)``, money in the scenario's price year."""
+
+
+# --- pure kernels ----------------------------------------------------------------------------------
+
+
+def year_shift_matrix(kernel: np.ndarray, n_years: int) -> np.ndarray:
+    """The ``(n_years, n_years)`` matrix ``M`` with ``M[y, k] = kernel[y - k]`` (0 outside the kernel).
+
+    ``x @ M.T`` convolves ``x[..., year]`` with ``kernel`` and truncates at the horizon.
+
+    Parameters
+    ----------
+    kernel : ndarray, shape (n_kernel,)
+        Multipliers by years after the event. [unitless]
+    n_years : int
+        Horizon. [years]
+    """
+    column = np.zeros(n_years)
+    length = min(len(kernel), n_years)
+    column[:length] = kernel[:length]
+    return np.tril(toeplitz(column))
+
+
+def convolve_years(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Convolve ``x[..., year]`` with a fixed ``kernel`` along the last axis, truncated to the horizon.
+
+    Parameters
+    ----------
+    x : ndarray, shape (..., n_years)
+    kernel : ndarray, shape (n_kernel,)
+
+    Returns
+    -------
+    ndarray, shape (..., n_years)
+        ``out[..., y] = sum_j kernel[j] x[..., y - j]``.
+    """
+    return x @ year_shift_matrix(np.asarray(kernel, dtype=float), x.shape[-1]).T
+
+
+def persistence(years_full: np.ndarray, fade: np.ndarray, n_years: int) -> np.ndarray:
+    """Share of the effect still present in each cohort-year.
+
+    Parameters
+    ----------
+    years_full : numeric or ndarray, shape (n_draws,)
+        Years at full effect. [years]
+    fade : numeric or ndarray, shape (n_draws,)
+        Share of the remaining effect lost each year after that, in [0, 1]. [per year]
+    n_years : int
+
+    Returns
+    -------
+    ndarray, shape (n_draws, n_years)
+        1 for ``k < years_full``, then ``(1 - fade) ** (k - years_full + 1)``.
+    """
+    years_full = np.atleast_1d(np.asarray(years_full, dtype=float))[:, None]
+    fade = np.atleast_1d(np.asarray(fade, dtype=float))[:, None]
+    k = np.arange(n_years, dtype=float)[None, :]
+    exponent = np.maximum(k - years_full + 1.0, 0.0)
+    faded = np.power(1.0 - fade, exponent)
+    return np.where(k < years_full, 1.0, faded)
+
+
+def risk_reduction(form: str, effect: np.ndarray, baseline: np.ndarray | float) -> np.ndarray:
+    """Avoided units per participant-year at full effect, before persistence.
+
+    Parameters
+    ----------
+    form : {'relative_risk', 'odds_ratio', 'relative_reduction', 'absolute'}
+    effect : ndarray, shape (n_draws,)
+        The effect parameter in its own form. [ratio, share, or units per participant-year]
+    baseline : ndarray, shape (n_draws,), or float
+        Rate or quantity per participant-year without the programme (ignored for ``absolute``).
+
+    Returns
+    -------
+    ndarray, shape (n_draws,)
+        ``baseline x (1 - RR)``; for ``odds_ratio``, ``RR = OR / (1 - p + p OR)`` with ``p`` the
+        baseline (Zhang J, Yu KF. JAMA 1998;280:1690-1); for ``absolute``, ``effect`` itself.
+    """
+    if form == "relative_risk":
+        return baseline * (1.0 - effect)
+    if form == "odds_ratio":
+        relative_risk = effect / (1.0 - baseline + baseline * effect)
+        return baseline * (1.0 - relative_risk)
+    if form == "relative_reduction":
+        return baseline * effect
+    if form == "absolute":
+        return np.asarray(effect, dtype=float)
+    raise ValueError(f"unknown effect form '{form}'")
+
+
+# --- one intervention ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InterventionPlan:
+    """An intervention made ready for the core: scenario choices resolved, kernels precomputed.
+
+    Attributes
+    ----------
+    spec : InterventionSpec
+    population : float
+        Persons in the target ages in the area. [persons]
+    delivery : ndarray, shape (n_years,)
+        Cohorts starting in each year (1 in delivery years, else 0). [cohorts]
+    reach, uptake : Ref
+        As in the spec, or as overridden by the scenario.
+    sector_index : dict
+        Sector name -> position on the sector axis.
+    n_years : int
+    """
+
+    spec: InterventionSpec
+    population: float
+    delivery: np.ndarray
+    reach: Ref
+    uptake: Ref
+    sector_index: Mapping[str, int]
+    n_years: int
+
+    @property
+    def outcome_ids(self) -> tuple[str, ...]:
+        return tuple(o.id for o in self.spec.outcomes)
+
+
+@dataclass(frozen=True)
+class InterventionFlows:
+    """What the core returns for one intervention and one chunk of draws.
+
+    Attributes
+    ----------
+    flows : ndarray, shape (n_draws, n_years, n_sectors, 4)
+        Undiscounted costs and benefits by sector and kind (:data:`KINDS`). [GBP, scenario prices]
+    avoided : ndarray, shape (n_draws, n_years, n_outcomes)
+        Outcome units avoided each year, all cohorts. [outcome units]
+    participants : ndarray, shape (n_draws, n_years)
+        People starting the programme each year. [persons]
+    """
+
+    flows: np.ndarray
+    avoided: np.ndarray
+    participants: np.ndarray
+
+
+def resolve(ref: Ref, values: Values, n_draws: int) -> np.ndarray:
+    """A reference as an array of shape ``(n_draws,)``: a parameter's draws or a repeated number."""
+    if isinstance(ref, str):
+        return values[ref]
+    return np.full(n_draws, float(ref))
+
+
+def product(refs: tuple[Ref, ...], values: Values, n_draws: int) -> np.ndarray:
+    """Elementwise product of several references, shape ``(n_draws,)``."""
+    out = np.ones(n_draws)
+    for ref in refs:
+        out = out * resolve(ref, values, n_draws)
+    return out
+
+
+def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> InterventionFlows:
+    """Yearly costs and benefits by sector for one intervention, all draws of a chunk at once.
+
+    Parameters
+    ----------
+    plan : InterventionPlan
+    values : mapping of str to ndarray, each shape (n_draws,)
+        Every parameter the spec names, money already in the scenario's price year.
+    n_draws : int
+
+    Returns
+    -------
+    InterventionFlows
+    """
+    spec, n_years = plan.spec, plan.n_years
+    pop = spec.population
+    per_cohort = (plan.population * resolve(pop.eligible_share, values, n_draws)
+                  * resolve(plan.reach, values, n_draws) * resolve(plan.uptake, values, n_draws))
+    cohort_starts = year_shift_matrix(plan.delivery, n_years)  # open cohorts
+    participants = per_cohort[:, None] * plan.delivery[None, :]
+
+    flows = np.zeros((n_draws, n_years, len(plan.sector_index), len(KINDS)))
+    for cost in spec.costs:
+        profile = np.zeros(n_years)
+        offsets = [y for y in cost.years if y < n_years]
+        profile[offsets] = 1.0
+        yearly_profile = cohort_starts @ profile  # shape (n_years,)
+        amount = resolve(cost.amount, values, n_draws)
+        if cost.per_participant is not None:
+            amount = amount * per_cohort
+        flows[:, :, plan.sector_index[cost.payer], KIND_INDEX["cost"]] += (
+            amount[:, None] * yearly_profile[None, :])
+
+    avoided_all = np.empty((n_draws, n_years, len(spec.outcomes)))
+    for o, outcome in enumerate(spec.outcomes):
+        baseline = (resolve(outcome.baseline, values, n_draws)
+                    if outcome.baseline is not None else 1.0)
+        per_participant = risk_reduction(outcome.effect.form,
+                                         resolve(outcome.effect.ref, values, n_draws), baseline)
+        additionality = ((1.0 - resolve(outcome.deadweight, values, n_draws))
+                         * (1.0 - resolve(outcome.displacement, values, n_draws))
+                         * (1.0 - resolve(outcome.attribution, values, n_draws)))
+        share_present = persistence(resolve(outcome.persistence.years_full, values, n_draws),
+                                    resolve(outcome.persistence.fade, values, n_draws), n_years)
+        cohort = (per_cohort * per_participant * additionality)[:, None] * share_present
+        avoided = cohort @ cohort_starts.T
+        avoided_all[:, :, o] = avoided
+        for consequence in outcome.consequences:
+            value = product(consequence.factors, values, n_draws)
+            lagged = convolve_years(avoided, np.asarray(consequence.lag, dtype=float))
+            kind = KIND_INDEX[consequence.value_type]
+            flows[:, :, plan.sector_index[consequence.sector], kind] += lagged * value[:, None]
+    return InterventionFlows(flows=flows, avoided=avoided_all, participants=participants)

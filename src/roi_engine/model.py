@@ -1,0 +1,246 @@
+"""A scenario compiled for evaluation: sample parameters, evaluate chunks of draws, collect results.
+
+The steps are kept apart, as SALib keeps sample, evaluate and analyse apart:
+
+- :meth:`Model.sample` gives ``X`` of shape ``(n_draws, n_params)`` in :attr:`Model.names` order, each
+  parameter in its own unit and price year;
+- :meth:`Model.evaluate` maps ``X`` to per-draw summaries for every intervention (one vectorised call
+  per chunk; money converted to the scenario's price year with the GDP deflator on the way in);
+- :func:`run` loops over chunks of draws (memory bounded), keeps per-draw summaries and reduces
+  year-level detail, and returns :class:`~roi_engine.results.Results`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import KIND_INDEX, InterventionPlan, intervention_flows
+from .metrics import cost_and_benefit, kind_discount_factors, payback_year, perspective_weights
+from .population import population_in_band
+from .sampling import chunk_rng, correlate, to_values, uniform_design
+from .scenario import Scenario
+
+YEAR_DETAIL_DRAWS = 10_000
+"""Year-by-year per-draw detail (cumulative net, for uncertainty bands) is kept for the first this
+many draws only: draws are independent, so they are a random subsample, and memory stays bounded."""
+
+
+@dataclass
+class ChunkSummary:
+    """Per-draw summaries of one chunk, and sums over its draws.
+
+    Shapes use ``n`` draws, ``I`` interventions, ``S`` sectors, ``K = 4`` kinds, ``H`` years and
+    ``O`` outcomes over all interventions.
+
+    Attributes
+    ----------
+    pv : (n, I, S, K)
+        Present values by intervention, sector and kind, all flows (before the perspective). [GBP]
+    payback : (n, I + 1, S + 1)
+        Payback year; entity ``I`` is the portfolio, sector ``S`` is all sectors. [years]
+    cumulative_net : (n, I + 1, H)
+        Cumulative discounted net benefit as the perspective counts it. [GBP]
+    avoided_total : (n, O)
+        Outcome units avoided over the horizon. [outcome units]
+    participants_total : (n, I)
+        People reached over the horizon. [persons]
+    flows_sum, discounted_sum : (I, H, S, K)
+        Sums over the chunk's draws of undiscounted and discounted flows. [GBP]
+    avoided_sum : (O, H)
+        Sums over draws of avoided units per year.
+    participants_sum : (I, H)
+    """
+
+    pv: np.ndarray
+    payback: np.ndarray
+    cumulative_net: np.ndarray
+    avoided_total: np.ndarray
+    participants_total: np.ndarray
+    flows_sum: np.ndarray
+    discounted_sum: np.ndarray
+    avoided_sum: np.ndarray
+    participants_sum: np.ndarray
+
+
+class Model:
+    """A scenario ready to evaluate.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    """
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        n_years = scenario.horizon
+        sector_index = {name: i for i, name in enumerate(scenario.sectors.names)}
+        plans = []
+        for item, spec in scenario.interventions:
+            low, high = spec.population.ages
+            delivery = np.zeros(n_years)
+            years = item.delivery_years or spec.delivery.years
+            delivery[[y for y in years if y < n_years]] = 1.0
+            plans.append(InterventionPlan(
+                spec=spec,
+                population=population_in_band(scenario.area, low, high),
+                delivery=delivery,
+                reach=item.reach if item.reach is not None else spec.population.reach,
+                uptake=item.uptake if item.uptake is not None else spec.population.uptake,
+                sector_index=sector_index,
+                n_years=n_years,
+            ))
+        self.plans: tuple[InterventionPlan, ...] = tuple(plans)
+        names: dict[str, None] = {}
+        for plan in self.plans:
+            for ref in (plan.reach, plan.uptake):
+                if isinstance(ref, str):
+                    names.setdefault(ref, None)
+            for name in plan.spec.parameter_names():
+                if name not in (plan.spec.population.reach, plan.spec.population.uptake) or \
+                        name in (plan.reach, plan.uptake):
+                    names.setdefault(name, None)
+        for c in scenario.correlations:
+            names.setdefault(c.first, None)
+            names.setdefault(c.second, None)
+        self.names: tuple[str, ...] = tuple(names)
+        self.parameters = tuple(scenario.registry[n] for n in self.names)
+        deflator = scenario.deflator
+        self.price_factors = np.array([
+            deflator.factor(p.price_year, scenario.price_year) if p.is_money else 1.0
+            for p in self.parameters
+        ])
+        self.discount = kind_discount_factors(scenario.discounting, n_years)
+        public = np.array([s.public_body for s in scenario.sectors.sectors])
+        self.weights = perspective_weights(scenario.perspective, public)
+        self.outcome_labels = tuple(
+            (plan.spec.id, o.id, o.unit) for plan in self.plans for o in plan.spec.outcomes)
+
+    # --- sample ----------------------------------------------------------------------------------
+
+    def sample(self, n_draws: int, chunk_index: int = 0) -> np.ndarray:
+        """Parameter draws for one chunk, shape ``(n_draws, n_params)``, in :attr:`names` order.
+
+        Seeded from ``(scenario seed, chunk_index)``; each parameter in its own unit and price year.
+        """
+        spec = self.scenario.spec
+        rng = chunk_rng(spec.seed, chunk_index)
+        u = uniform_design(n_draws, len(self.names), spec.sampling, rng)
+        u = correlate(u, self.names, self.scenario.correlations, rng)
+        return to_values(u, self.parameters)
+
+    def base_case(self) -> np.ndarray:
+        """All parameters at their point values, shape ``(1, n_params)``."""
+        return np.array([[p.value for p in self.parameters]])
+
+    # --- evaluate --------------------------------------------------------------------------------
+
+    def values(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Columns of ``x`` by name, money converted to the scenario's price year."""
+        converted = x * self.price_factors[None, :]
+        return {name: converted[:, j] for j, name in enumerate(self.names)}
+
+    def evaluate(self, x: np.ndarray) -> ChunkSummary:
+        """Evaluate every intervention on parameter draws ``x`` of shape ``(n_draws, n_params)``."""
+        n = x.shape[0]
+        values = self.values(x)
+        n_int, n_years = len(self.plans), self.scenario.horizon
+        n_sectors = len(self.scenario.sectors)
+        pv = np.empty((n, n_int, n_sectors, 4))
+        payback = np.empty((n, n_int + 1, n_sectors + 1))
+        cumulative = np.empty((n, n_int + 1, n_years))
+        flows_sum = np.empty((n_int, n_years, n_sectors, 4))
+        discounted_sum = np.empty_like(flows_sum)
+        avoided_total, avoided_sum = [], []
+        participants_total = np.empty((n, n_int))
+        participants_sum = np.empty((n_int, n_years))
+        portfolio_net = np.zeros((n, n_years, n_sectors))
+        portfolio_cost = np.zeros((n, n_sectors))
+        for i, plan in enumerate(self.plans):
+            result = intervention_flows(plan, values, n)
+            discounted = result.flows * self.discount[None, :, None, :]
+            pv[:, i] = discounted.sum(axis=1)
+            flows_sum[i] = result.flows.sum(axis=0)
+            discounted_sum[i] = discounted.sum(axis=0)
+            cost, benefit = cost_and_benefit(discounted, self.weights)  # (n, H, S)
+            net = benefit - cost
+            portfolio_net += net
+            invested = cost.sum(axis=1)  # (n, S)
+            portfolio_cost += invested
+            self._payback_into(payback[:, i], cumulative[:, i], net, invested)
+            avoided_total.append(result.avoided.sum(axis=1))
+            avoided_sum.append(result.avoided.sum(axis=0).T)
+            participants_total[:, i] = result.participants.sum(axis=1)
+            participants_sum[i] = result.participants.sum(axis=0)
+        self._payback_into(payback[:, n_int], cumulative[:, n_int], portfolio_net, portfolio_cost)
+        return ChunkSummary(
+            pv=pv, payback=payback, cumulative_net=cumulative,
+            avoided_total=np.concatenate(avoided_total, axis=1),
+            participants_total=participants_total, flows_sum=flows_sum,
+            discounted_sum=discounted_sum, avoided_sum=np.concatenate(avoided_sum, axis=0),
+            participants_sum=participants_sum,
+        )
+
+    @staticmethod
+    def _payback_into(payback: np.ndarray, cumulative: np.ndarray, net: np.ndarray,
+                      invested: np.ndarray) -> None:
+        """Fill ``payback (n, S + 1)`` and ``cumulative (n, H)`` from yearly ``net (n, H, S)``."""
+        by_sector = np.cumsum(net, axis=1)  # (n, H, S)
+        payback[:, :-1] = payback_year(np.moveaxis(by_sector, 1, -1), invested > 0)
+        total = by_sector.sum(axis=2)
+        cumulative[:] = total
+        payback[:, -1] = payback_year(total, invested.sum(axis=1) > 0)
+
+
+def run(scenario: Scenario, *, progress: Callable[[int], None] | None = None):
+    """Run a scenario's Monte Carlo in chunks and return its :class:`~roi_engine.results.Results`.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        ``draws``, ``seed``, ``sampling`` and ``chunk_size`` are read from its spec.
+    progress : callable, optional
+        Called with the number of draws finished after each chunk (for a progress bar).
+    """
+    from .results import Results
+
+    model = Model(scenario)
+    spec = scenario.spec
+    chunks: list[ChunkSummary] = []
+    detail_kept = 0
+    sums = None
+    for chunk_index, start in enumerate(range(0, spec.draws, spec.chunk_size)):
+        n = min(spec.chunk_size, spec.draws - start)
+        summary = model.evaluate(model.sample(n, chunk_index))
+        sums = _add_sums(sums, summary)
+        keep = max(0, min(n, YEAR_DETAIL_DRAWS - detail_kept))
+        summary.cumulative_net = summary.cumulative_net[:keep]
+        detail_kept += keep
+        _drop_sums(summary)
+        chunks.append(summary)
+        if progress is not None:
+            progress(n)
+    base = model.evaluate(model.base_case())
+    return Results.from_chunks(model, chunks, sums, base)
+
+
+_SUM_FIELDS = ("flows_sum", "discounted_sum", "avoided_sum", "participants_sum")
+
+
+def _add_sums(sums: dict | None, summary: ChunkSummary) -> dict:
+    if sums is None:
+        return {f: getattr(summary, f).copy() for f in _SUM_FIELDS}
+    for f in _SUM_FIELDS:
+        sums[f] += getattr(summary, f)
+    return sums
+
+
+def _drop_sums(summary: ChunkSummary) -> None:
+    """Release the chunk's year-level sums once added (they are held once, in ``sums``)."""
+    for f in _SUM_FIELDS:
+        setattr(summary, f, None)
+
+
+__all__ = ["Model", "ChunkSummary", "run", "YEAR_DETAIL_DRAWS", "KIND_INDEX"]

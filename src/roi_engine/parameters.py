@@ -1,0 +1,307 @@
+"""The parameter registry: every named input number, its uncertainty, unit, price year and source.
+
+Parameters live in CSV tables (``parameters/*.csv``, see ``docs/file_formats.md``). Each row is
+validated here; a bad row raises one :class:`~roi_engine.errors.InputError` naming the file, the row
+(as a spreadsheet row number, header = row 1) and the column.
+
+Rules checked per row:
+- ``name`` is lower_snake_case and unique across all tables;
+- ``value`` and ``p1..p4`` are numbers where the distribution needs them and blank where it does not;
+- ``distribution`` is one of :data:`roi_engine.distributions.DISTRIBUTIONS` (a typo gets a suggestion);
+- the distribution's numbers are consistent (low below high, SD positive, ...);
+- ``value`` lies inside the distribution's support;
+- a probability (unit starting ``probability``, ``share`` or ``proportion``) lies in [0, 1], and so does
+  its distribution's support;
+- money (unit starting ``GBP``) has a valid ``price_year``;
+- ``source`` is not blank (an unsourced number says ``Assumption: ...``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .distributions import DISTRIBUTIONS, Distribution, DistributionError, build
+from .errors import InputError, did_you_mean
+from .money import PriceYear, parse_price_year
+
+COLUMNS = ("name", "value", "distribution", "p1", "p2", "p3", "p4", "unit", "price_year", "source",
+           "notes")
+REQUIRED_COLUMNS = ("name", "value", "distribution", "p1", "p2", "p3", "unit", "price_year", "source")
+PROBABILITY_UNIT_PREFIXES = ("probability", "share", "proportion")
+MONEY_UNIT_PREFIX = "GBP"
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+SECTORS_FILE = "sectors.csv"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One row of the registry.
+
+    Attributes
+    ----------
+    name : str
+    value : float
+        Point value used in the base case, in ``price_year`` prices when money.
+    distribution : Distribution
+    unit : str
+    price_year : PriceYear or None
+        Set for money parameters only.
+    source, notes : str
+    file : str
+        Where the row came from, for error messages.
+    row : int
+        Spreadsheet row number in ``file`` (header = 1).
+    """
+
+    name: str
+    value: float
+    distribution: Distribution
+    unit: str
+    price_year: PriceYear | None
+    source: str
+    notes: str
+    file: str
+    row: int
+
+    @property
+    def is_money(self) -> bool:
+        return self.unit.startswith(MONEY_UNIT_PREFIX)
+
+    @property
+    def is_probability(self) -> bool:
+        return self.unit.lower().startswith(PROBABILITY_UNIT_PREFIXES)
+
+    @property
+    def is_assumption(self) -> bool:
+        return self.source.lower().startswith("assumption")
+
+    @property
+    def is_uncertain(self) -> bool:
+        return self.distribution.name != "fixed"
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}, row {self.row}"
+
+
+class ParameterRegistry(Mapping[str, Parameter]):
+    """All parameters, by name. Read-only mapping ``name -> Parameter``."""
+
+    def __init__(self, parameters: Iterable[Parameter]):
+        self._params: dict[str, Parameter] = {}
+        for p in parameters:
+            if p.name in self._params:
+                first = self._params[p.name]
+                raise InputError(
+                    f"duplicate parameter name '{p.name}'",
+                    file=p.file,
+                    where=f"row {p.row}, column 'name'",
+                    hint=f"first defined in {first.location}",
+                )
+            self._params[p.name] = p
+
+    @classmethod
+    def from_dir(cls, directory: str | Path) -> ParameterRegistry:
+        """Read every ``*.csv`` in ``directory`` except ``sectors.csv``, in name order."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise InputError("parameter folder not found", file=directory)
+        files = sorted(p for p in directory.glob("*.csv") if p.name != SECTORS_FILE)
+        if not files:
+            raise InputError("no parameter tables (*.csv) in this folder", file=directory)
+        return cls.from_files(files)
+
+    @classmethod
+    def from_files(cls, files: Iterable[str | Path]) -> ParameterRegistry:
+        return cls(p for f in files for p in read_parameter_csv(f))
+
+    def __getitem__(self, name: str) -> Parameter:
+        return self._params[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._params)
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+    def require(self, name: str, *, file: str | Path | None = None, where: str | None = None) -> Parameter:
+        """The parameter ``name``, or an InputError at ``file``/``where`` suggesting the closest name."""
+        try:
+            return self._params[name]
+        except KeyError:
+            raise InputError(
+                f"unknown parameter '{name}'", file=file, where=where,
+                hint=did_you_mean(name, self._params) or "see the tables in parameters/",
+            ) from None
+
+    def replace(self, updates: Mapping[str, Parameter]) -> ParameterRegistry:
+        """A new registry with some rows replaced (for overrides and tests)."""
+        merged = dict(self._params)
+        merged.update(updates)
+        return ParameterRegistry(merged.values())
+
+    def to_frame(self) -> pd.DataFrame:
+        """The registry as a table in :data:`COLUMNS` order (plus ``file``)."""
+        rows = []
+        for p in self._params.values():
+            nums = list(p.distribution.params) + [math.nan] * (4 - len(p.distribution.params))
+            rows.append({
+                "name": p.name, "value": p.value, "distribution": p.distribution.name,
+                "p1": nums[0], "p2": nums[1], "p3": nums[2], "p4": nums[3], "unit": p.unit,
+                "price_year": str(p.price_year) if p.price_year else "", "source": p.source,
+                "notes": p.notes, "file": p.file,
+            })
+        return pd.DataFrame(rows, columns=[*COLUMNS, "file"])
+
+
+def read_parameter_csv(path: str | Path) -> list[Parameter]:
+    """Read and validate one parameter table.
+
+    Blank lines and trailing unnamed, empty columns are tolerated. Anything else wrong raises
+    :class:`InputError` naming ``path``, the row and the column.
+    """
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True)
+    except FileNotFoundError:
+        raise InputError("file not found", file=path) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a readable CSV table ({exc})", file=path) from None
+    except pd.errors.EmptyDataError:
+        raise InputError("the table is empty", file=path) from None
+    frame = _drop_trailing_empty_columns(frame, path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        hints = [h for h in (did_you_mean(m, frame.columns) for m in missing) if h]
+        raise InputError(
+            f"missing column(s) {missing}", file=path, where="header (row 1)",
+            hint="; ".join(hints) or f"expected columns {list(COLUMNS)}",
+        )
+    extra = [c for c in frame.columns if c not in COLUMNS]
+    if extra:
+        raise InputError(
+            f"unexpected column '{extra[0]}'", file=path, where="header (row 1)",
+            hint=did_you_mean(extra[0], COLUMNS) or f"expected columns {list(COLUMNS)}",
+        )
+    params = []
+    for index, raw in frame.iterrows():
+        row_number = int(index) + 2
+        if all(str(v).strip() == "" for v in raw.values):
+            continue
+        params.append(_parse_row(raw, path, row_number))
+    if not params:
+        raise InputError("the table has no parameter rows", file=path)
+    return params
+
+
+def _drop_trailing_empty_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:") or str(c).strip() == ""]
+    for c in unnamed:
+        if frame[c].str.strip().ne("").any():
+            raise InputError(f"a column with no heading holds values (column {c})", file=path,
+                             where="header (row 1)")
+    return frame.drop(columns=unnamed)
+
+
+def _cell(raw: pd.Series, column: str) -> str:
+    return str(raw.get(column, "")).strip()
+
+
+def _number(raw: pd.Series, column: str, path: Path, row: int) -> float | None:
+    text = _cell(raw, column)
+    if text == "":
+        return None
+    try:
+        value = float(text.replace(",", ""))
+    except ValueError:
+        raise InputError(f"'{text}' is not a number", file=path,
+                         where=f"row {row}, column '{column}'") from None
+    if not math.isfinite(value):
+        raise InputError(f"'{text}' is not a finite number", file=path,
+                         where=f"row {row}, column '{column}'")
+    return value
+
+
+def _parse_row(raw: pd.Series, path: Path, row: int) -> Parameter:
+    def where(column: str) -> str:
+        return f"row {row}, column '{column}'"
+
+    name = _cell(raw, "name")
+    if not name:
+        raise InputError("parameter name is empty", file=path, where=where("name"))
+    if not NAME_PATTERN.match(name):
+        raise InputError(f"'{name}' is not a valid parameter name", file=path, where=where("name"),
+                         hint="use lower_snake_case: letters, digits and underscores")
+    value = _number(raw, "value", path, row)
+    if value is None:
+        raise InputError(f"'{name}' has no value", file=path, where=where("value"))
+
+    dist_name = _cell(raw, "distribution").lower()
+    if dist_name not in DISTRIBUTIONS:
+        raise InputError(
+            f"unknown distribution '{_cell(raw, 'distribution')}'", file=path,
+            where=where("distribution"),
+            hint=did_you_mean(dist_name, DISTRIBUTIONS) or f"one of {list(DISTRIBUTIONS)}",
+        )
+    nums = [_number(raw, c, path, row) for c in ("p1", "p2", "p3", "p4")]
+    arity = len(DISTRIBUTIONS[dist_name])
+    for i, v in enumerate(nums):
+        column = f"p{i + 1}"
+        if i < arity and v is None:
+            raise InputError(
+                f"'{dist_name}' needs {column} ({DISTRIBUTIONS[dist_name][i]})", file=path,
+                where=where(column))
+        if i >= arity and v is not None:
+            raise InputError(f"'{dist_name}' takes {arity} numbers; {column} should be blank",
+                             file=path, where=where(column))
+    try:
+        distribution = build(dist_name, tuple(v for v in nums[:arity] if v is not None))
+    except DistributionError as exc:
+        raise InputError(str(exc), file=path, where=f"row {row}, columns p1..p{max(arity, 1)}") \
+            from None
+
+    unit = _cell(raw, "unit")
+    if not unit:
+        raise InputError(f"'{name}' has no unit", file=path, where=where("unit"))
+    low, high = distribution.support
+    if unit.lower().startswith(PROBABILITY_UNIT_PREFIXES):
+        if not 0 <= value <= 1:
+            raise InputError(f"'{name}' is a probability but its value {value:g} is outside [0, 1]",
+                             file=path, where=where("value"))
+        if distribution.frozen is not None and (low < 0 or high > 1):
+            raise InputError(
+                f"'{name}' is a probability but its {dist_name} distribution reaches outside [0, 1] "
+                f"({low:g} to {high:g})", file=path, where=f"row {row}, column 'distribution'",
+                hint="use beta, pert, triangular or uniform within [0, 1]")
+    if not low <= value <= high:
+        raise InputError(
+            f"value {value:g} lies outside its {dist_name} distribution's range ({low:g} to {high:g})",
+            file=path, where=where("value"))
+
+    price_text = _cell(raw, "price_year")
+    price_year = None
+    if unit.startswith(MONEY_UNIT_PREFIX):
+        if not price_text:
+            raise InputError(f"'{name}' is money ({unit}) but has no price year", file=path,
+                             where=where("price_year"), hint="e.g. 2023/24 or 2022")
+    if price_text:
+        try:
+            price_year = parse_price_year(price_text)
+        except InputError as exc:
+            raise InputError(exc.message, file=path, where=where("price_year"),
+                             hint=exc.hint) from None
+
+    source = _cell(raw, "source")
+    if not source:
+        raise InputError(f"'{name}' has no source", file=path, where=where("source"),
+                         hint="cite publication, table or page and URL, or write 'Assumption: ...'")
+    return Parameter(
+        name=name, value=value, distribution=distribution, unit=unit, price_year=price_year,
+        source=source, notes=_cell(raw, "notes"), file=str(path), row=row,
+    )

@@ -1,0 +1,179 @@
+"""Scenarios: an area, a set of interventions at a local scale, and the run's settings.
+
+``scenarios/<name>.toml`` (format in ``docs/file_formats.md``) is validated with pydantic, then
+resolved: the area looked up in the ONS table, the parameter registry, sectors and intervention
+library read from ``parameters/`` and ``interventions/`` (by default the folders beside the
+``scenarios/`` folder), every override and correlation checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from .errors import InputError
+from .interventions import InterventionLibrary, InterventionSpec
+from .money import DeflatorTable, DiscountScheme, PriceYear, parse_price_year
+from .parameters import SECTORS_FILE, ParameterRegistry
+from .population import Area, find_area
+from .sampling import RankCorrelation
+from .sectors import SectorTable
+from .specs import StrictModel, read_toml, validate
+
+DEFAULT_CHUNK_SIZE = 10_000
+
+
+class ScenarioIntervention(StrictModel):
+    """One programme in the scenario, with optional local overrides of its scale."""
+
+    id: str
+    reach: float | None = Field(default=None, ge=0, le=1)
+    uptake: float | None = Field(default=None, ge=0, le=1)
+    delivery_years: tuple[int, ...] | None = None
+
+    @field_validator("delivery_years")
+    @classmethod
+    def _years(cls, years: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if years is None:
+            return None
+        if not years or any(y < 0 for y in years) or len(set(years)) != len(years):
+            raise ValueError("delivery_years must be distinct years from 0")
+        return tuple(sorted(years))
+
+
+class CorrelationSpec(StrictModel):
+    """A target Spearman rank correlation between two parameters."""
+
+    between: tuple[str, str]
+    spearman: float = Field(gt=-1, lt=1)
+
+
+class ScenarioSpec(StrictModel):
+    """The TOML as written."""
+
+    name: str
+    description: str = ""
+    area: str
+    horizon: int = Field(ge=1, le=300)
+    price_year: str | int
+    perspective: Literal["public_sector", "economic", "societal"] = "societal"
+    discounting: str = "green_book"
+    draws: int = Field(default=10_000, ge=1)
+    seed: int = Field(default=20261123, ge=0)
+    sampling: Literal["lhs", "mc"] = "lhs"
+    chunk_size: int = Field(default=DEFAULT_CHUNK_SIZE, ge=1)
+    interventions_dir: str = "../interventions"
+    parameters_dir: str = "../parameters"
+    interventions: tuple[ScenarioIntervention, ...] = Field(min_length=1)
+    correlations: tuple[CorrelationSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario with everything it refers to loaded and checked.
+
+    Attributes
+    ----------
+    spec : ScenarioSpec
+    path : Path
+    area : Area
+    price_year : PriceYear
+    discounting : DiscountScheme
+    deflator : DeflatorTable
+    registry : ParameterRegistry
+    sectors : SectorTable
+    library : InterventionLibrary
+    interventions : tuple of (ScenarioIntervention, InterventionSpec)
+    correlations : tuple of RankCorrelation
+    """
+
+    spec: ScenarioSpec
+    path: Path
+    area: Area
+    price_year: PriceYear
+    discounting: DiscountScheme
+    deflator: DeflatorTable
+    registry: ParameterRegistry
+    sectors: SectorTable
+    library: InterventionLibrary
+    interventions: tuple[tuple[ScenarioIntervention, InterventionSpec], ...]
+    correlations: tuple[RankCorrelation, ...]
+
+    @property
+    def horizon(self) -> int:
+        return self.spec.horizon
+
+    @property
+    def perspective(self) -> str:
+        return self.spec.perspective
+
+    def with_settings(self, **changes) -> Scenario:
+        """A copy with run settings changed (draws, seed, sampling, chunk_size, horizon...)."""
+        spec = self.spec.model_copy(update={k: v for k, v in changes.items() if v is not None})
+        validate(ScenarioSpec, spec.model_dump(), self.path)
+        return Scenario(spec, self.path, self.area, self.price_year, self.discounting,
+                        self.deflator, self.registry, self.sectors, self.library,
+                        self.interventions, self.correlations)
+
+    def with_registry(self, registry: ParameterRegistry) -> Scenario:
+        """A copy whose parameters come from ``registry`` (e.g. a commissioner's edited table)."""
+        return Scenario(self.spec, self.path, self.area, self.price_year, self.discounting,
+                        self.deflator, registry, self.sectors, self.library, self.interventions,
+                        self.correlations)
+
+
+def load_scenario(path: str | Path, *, parameters_dir: str | Path | None = None) -> Scenario:
+    """Read, validate and resolve a scenario TOML.
+
+    Parameters
+    ----------
+    path : str or Path
+    parameters_dir : str or Path, optional
+        Read parameters from here instead of the scenario's ``parameters_dir``.
+    """
+    path = Path(path)
+    spec = validate(ScenarioSpec, read_toml(path), path)
+    base = path.parent
+    params_dir = Path(parameters_dir) if parameters_dir else (base / spec.parameters_dir)
+    registry = ParameterRegistry.from_dir(params_dir)
+    sectors = SectorTable.from_csv(params_dir / SECTORS_FILE)
+    library = InterventionLibrary.from_dir(base / spec.interventions_dir, registry, sectors)
+
+    try:
+        area = find_area(spec.area)
+    except InputError as exc:
+        raise InputError(exc.message, file=path, where="area", hint=exc.hint) from None
+    try:
+        price_year = parse_price_year(spec.price_year)
+        deflator = DeflatorTable.default()
+        deflator.index(price_year)
+    except InputError as exc:
+        raise InputError(exc.message, file=path, where="price_year", hint=exc.hint) from None
+    try:
+        discounting = DiscountScheme.named(spec.discounting)
+    except InputError as exc:
+        raise InputError(exc.message, file=path, where="discounting", hint=exc.hint) from None
+
+    chosen = []
+    for i, item in enumerate(spec.interventions):
+        chosen.append((item, library.require(item.id, file=path, where=f"interventions[{i}].id")))
+    ids = [item.id for item, _ in chosen]
+    if len(set(ids)) != len(ids):
+        raise InputError("an intervention is listed twice", file=path, where="interventions")
+
+    correlations = []
+    for i, c in enumerate(spec.correlations):
+        for name in c.between:
+            param = registry.require(name, file=path, where=f"correlations[{i}].between")
+            if not param.is_uncertain:
+                raise InputError(f"'{name}' is fixed, so it cannot be correlated", file=path,
+                                 where=f"correlations[{i}].between")
+        if c.between[0] == c.between[1]:
+            raise InputError("a parameter cannot be correlated with itself", file=path,
+                             where=f"correlations[{i}].between")
+        correlations.append(RankCorrelation(c.between[0], c.between[1], c.spearman))
+    return Scenario(spec, path, area, price_year, discounting, deflator, registry, sectors,
+                    library, tuple(chosen), tuple(correlations))
