@@ -242,6 +242,13 @@ def check_references(spec: InterventionSpec, registry: ParameterRegistry, sector
     for i, out in enumerate(spec.outcomes):
         for j, con in enumerate(out.consequences):
             sectors.require(con.sector, file=path, where=f"outcomes[{i}].consequences[{j}].sector")
+    for i, out in enumerate(spec.outcomes):
+        if out.effect.form == "odds_ratio":
+            base = out.baseline
+            ok = (registry[base].is_probability if isinstance(base, str) else 0 <= base <= 1)
+            if not ok:
+                raise InputError("an odds_ratio effect needs a probability baseline (unit starting "
+                                 "'probability' or 'share')", file=path, where=f"outcomes[{i}].baseline")
     ids = [o.id for o in spec.outcomes]
     if len(set(ids)) != len(ids):
         raise InputError("two outcomes share an id", file=path, where="outcomes")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine import KIND_INDEX, InterventionPlan, intervention_flows
+from .errors import InputError
 from .metrics import cost_and_benefit, kind_discount_factors, payback_year, perspective_weights
 from .population import population_in_band
 from .sampling import chunk_rng, correlate, to_values, uniform_design
@@ -95,23 +96,16 @@ class Model:
         self.plans: tuple[InterventionPlan, ...] = tuple(plans)
         names: dict[str, None] = {}
         for plan in self.plans:
-            for ref in (plan.reach, plan.uptake):
-                if isinstance(ref, str):
-                    names.setdefault(ref, None)
-            for name in plan.spec.parameter_names():
-                if name not in (plan.spec.population.reach, plan.spec.population.uptake) or \
-                        name in (plan.reach, plan.uptake):
-                    names.setdefault(name, None)
+            for name in plan_parameter_names(plan):
+                names.setdefault(name, None)
         for c in scenario.correlations:
             names.setdefault(c.first, None)
             names.setdefault(c.second, None)
         self.names: tuple[str, ...] = tuple(names)
         self.parameters = tuple(scenario.registry[n] for n in self.names)
         deflator = scenario.deflator
-        self.price_factors = np.array([
-            deflator.factor(p.price_year, scenario.price_year) if p.is_money else 1.0
-            for p in self.parameters
-        ])
+        self.price_factors = np.array([_price_factor(p, deflator, scenario.price_year)
+                                       for p in self.parameters])
         self.discount = kind_discount_factors(scenario.discounting, n_years)
         public = np.array([s.public_body for s in scenario.sectors.sectors])
         self.weights = perspective_weights(scenario.perspective, public)
@@ -192,6 +186,28 @@ class Model:
         total = by_sector.sum(axis=2)
         cumulative[:] = total
         payback[:, -1] = payback_year(total, invested.sum(axis=1) > 0)
+
+
+def plan_parameter_names(plan: InterventionPlan) -> list[str]:
+    """Parameter names an intervention needs, in first-use order, with the scenario's scale overrides."""
+    overridden = {"population.reach": plan.reach, "population.uptake": plan.uptake}
+    names: dict[str, None] = {}
+    for where, ref in plan.spec.references():
+        ref = overridden.get(where, ref)
+        if isinstance(ref, str):
+            names.setdefault(ref, None)
+    return list(names)
+
+
+def _price_factor(parameter, deflator, price_year) -> float:
+    """GDP-deflator factor from a money parameter's price year to the scenario's (1 for non-money)."""
+    if not parameter.is_money:
+        return 1.0
+    try:
+        return deflator.factor(parameter.price_year, price_year)
+    except InputError as exc:
+        raise InputError(exc.message, file=parameter.file,
+                         where=f"row {parameter.row}, column 'price_year'", hint=exc.hint) from None
 
 
 def run(scenario: Scenario, *, progress: Callable[[int], None] | None = None):

@@ -1,0 +1,125 @@
+"""The ``roi-engine`` command line: parse, call the library, format. Nothing else lives here.
+
+Bad input (an :class:`~roi_engine.errors.InputError`) prints one line on stderr and exits with code 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from .errors import InputError
+from .formatting import format_areas, format_interventions, format_summary
+
+EXIT_BAD_INPUT = 2
+RESULT_FILES = ("summary.csv", "headline.csv", "by_sector.csv", "yearly.csv", "cumulative_net.csv",
+                "outcomes.csv", "draws.csv", "run_info.txt")
+
+
+class _Group(click.Group):
+    """Turns InputError (and unreadable paths) into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            click.echo(f"roi-engine: error: {exc.render()}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="roi-engine")
+def main() -> None:
+    """Return on investment of mental-health prevention programmes, by sector, with uncertainty."""
+
+
+draws_option = click.option("--draws", type=click.IntRange(min=1), default=None,
+                            help="Monte Carlo draws (default: the scenario's).")
+seed_option = click.option("--seed", type=click.IntRange(min=0), default=None,
+                           help="Random seed (default: the scenario's). Same seed, same numbers.")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@draws_option
+@seed_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the results (default: results/<scenario name>).")
+@click.option("--params", "params_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Read parameter tables from this folder instead.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | None,
+        params_dir: Path | None, quiet: bool) -> None:
+    """Run SCENARIO (a TOML file) and write tidy CSV results.
+
+    \b
+    Example:
+        roi-engine run scenarios/default.toml --draws 20000 --seed 1 --out results/bham
+    """
+    from .model import run as run_model
+    from .scenario import load_scenario
+
+    loaded = load_scenario(scenario, parameters_dir=params_dir).with_settings(draws=draws, seed=seed)
+    out_dir = out_dir or Path("results") / scenario.stem
+    _refuse_to_overwrite_inputs(loaded, out_dir)
+    total = loaded.spec.draws
+    show = not quiet and total > loaded.spec.chunk_size
+    with tqdm(total=total, unit="draw", disable=not show, file=sys.stderr, leave=False) as bar:
+        results = run_model(loaded, progress=bar.update)
+    try:
+        written = results.write_csv(out_dir)
+    except OSError as exc:
+        raise InputError(f"cannot write results ({exc.strerror})", file=out_dir) from None
+    click.echo(format_summary(results))
+    click.echo(f"\nResults written to {out_dir}/ ({len(written)} files: "
+               f"{', '.join(p.name for p in written)})")
+
+
+def _refuse_to_overwrite_inputs(scenario, out_dir: Path) -> None:
+    inputs = {scenario.path.resolve()}
+    inputs |= {Path(p.file).resolve() for p in scenario.registry.values()}
+    inputs |= {p.resolve() for p in scenario.library.paths.values()}
+    for name in RESULT_FILES:
+        target = (out_dir / name).resolve()
+        if target in inputs:
+            raise InputError("refusing to write results over an input file", file=target,
+                             hint="choose another --out folder")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+def areas(query: str, limit: int) -> None:
+    """Find English areas by name or ONS code (e.g. 'birmingham', 'E08000025')."""
+    from .population import search_areas
+
+    found = search_areas(query, limit=limit)
+    if not found:
+        raise InputError(f"no area matches '{query}'",
+                         hint="try part of a name, e.g. 'manchester', or a code like E08000025")
+    click.echo(format_areas(found))
+
+
+@main.command()
+@click.option("--library", "library_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), show_default=True,
+              help="Folder holding interventions/ and parameters/.")
+def interventions(library_dir: Path) -> None:
+    """List the intervention library: life stage, target ages, cost per participant, price year."""
+    from .interventions import InterventionLibrary
+    from .parameters import SECTORS_FILE, ParameterRegistry
+    from .sectors import SectorTable
+
+    params = library_dir / "parameters"
+    registry = ParameterRegistry.from_dir(params)
+    library = InterventionLibrary.from_dir(library_dir / "interventions", registry,
+                                           SectorTable.from_csv(params / SECTORS_FILE))
+    click.echo(format_interventions(library, registry))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
