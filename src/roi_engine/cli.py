@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from .errors import InputError
 from .formatting import format_areas, format_interventions, format_summary
+from .results import atomic_write_text
 
 EXIT_BAD_INPUT = 2
 RESULT_FILES = ("summary.csv", "headline.csv", "by_sector.csv", "yearly.csv", "cumulative_net.csv",
@@ -79,15 +80,59 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
                f"{', '.join(p.name for p in written)})")
 
 
-def _refuse_to_overwrite_inputs(scenario, out_dir: Path) -> None:
+def _refuse_to_overwrite_inputs(scenario, out_dir: Path, names=RESULT_FILES) -> None:
     inputs = {scenario.path.resolve()}
     inputs |= {Path(p.file).resolve() for p in scenario.registry.values()}
     inputs |= {p.resolve() for p in scenario.library.paths.values()}
-    for name in RESULT_FILES:
+    for name in names:
         target = (out_dir / name).resolve()
         if target in inputs:
             raise InputError("refusing to write results over an input file", file=target,
                              hint="choose another --out folder")
+
+
+SENSITIVITY_METHODS = ("tornado", "switching", "sobol", "morris", "delta", "evppi")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--method", type=click.Choice(SENSITIVITY_METHODS), default="tornado", show_default=True)
+@click.option("--output", "output_text", default=None,
+              help="npv, benefit_per_pound or net:<sector>, optionally @<intervention> "
+                   "(default: benefit_per_pound for tornado and switching, npv otherwise).")
+@click.option("--n", "n_base", type=click.IntRange(min=8), default=1024, show_default=True,
+              help="Sobol base sample size (a power of 2) or Morris trajectories.")
+@draws_option
+@seed_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the table (default: results/<scenario name>).")
+@click.option("--params", "params_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Read parameter tables from this folder instead.")
+def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: int,
+                draws: int | None, seed: int | None, out_dir: Path | None,
+                params_dir: Path | None) -> None:
+    """Which assumptions the answer hangs on, and what better evidence would be worth.
+
+    \b
+    Examples:
+        roi-engine sensitivity scenarios/default.toml --method tornado
+        roi-engine sensitivity scenarios/default.toml --method sobol --n 1024 --output npv
+        roi-engine sensitivity scenarios/default.toml --method evppi --draws 20000
+    """
+    from .scenario import load_scenario
+    from .sensitivity_report import run_sensitivity
+
+    loaded = load_scenario(scenario, parameters_dir=params_dir).with_settings(draws=draws, seed=seed)
+    out_dir = out_dir or Path("results") / scenario.stem
+    _refuse_to_overwrite_inputs(loaded, out_dir, (f"sensitivity_{method}.csv",))
+    text, table = run_sensitivity(loaded, method, output_text=output_text, n_base=n_base)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = atomic_write_text(out_dir / f"sensitivity_{method}.csv", table.to_csv(index=False))
+    except OSError as exc:
+        raise InputError(f"cannot write results ({exc.strerror})", file=out_dir) from None
+    click.echo(text)
+    click.echo(f"\nTable written to {path}")
 
 
 @main.command()

@@ -18,6 +18,7 @@ Rules checked per row:
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -167,15 +168,7 @@ def read_parameter_csv(path: str | Path) -> list[Parameter]:
     :class:`InputError` naming ``path``, the row and the column.
     """
     path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True)
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a readable CSV table ({exc})", file=path) from None
-    except pd.errors.EmptyDataError:
-        raise InputError("the table is empty", file=path) from None
-    frame = _drop_trailing_empty_columns(frame, path)
+    frame = _read_table(path)
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         hints = [h for h in (did_you_mean(m, frame.columns) for m in missing) if h]
@@ -190,8 +183,7 @@ def read_parameter_csv(path: str | Path) -> list[Parameter]:
             hint=did_you_mean(extra[0], COLUMNS) or f"expected columns {list(COLUMNS)}",
         )
     params = []
-    for index, raw in frame.iterrows():
-        row_number = int(index) + 2
+    for row_number, raw in zip(frame.attrs["rows"], (r for _, r in frame.iterrows()), strict=True):
         if all(str(v).strip() == "" for v in raw.values):
             continue
         params.append(_parse_row(raw, path, row_number))
@@ -200,13 +192,42 @@ def read_parameter_csv(path: str | Path) -> list[Parameter]:
     return params
 
 
-def _drop_trailing_empty_columns(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:") or str(c).strip() == ""]
-    for c in unnamed:
-        if frame[c].str.strip().ne("").any():
-            raise InputError(f"a column with no heading holds values (column {c})", file=path,
-                             where="header (row 1)")
-    return frame.drop(columns=unnamed)
+def _read_table(path: Path) -> pd.DataFrame:
+    """Read a CSV as text cells, keeping each row's spreadsheet row number in ``attrs["rows"]``.
+
+    Uses the standard-library ``csv`` reader so that ragged rows are seen, not silently re-shaped:
+    trailing empty cells (a header or row ending in commas) are tolerated, a value beyond the last
+    heading is an error.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            records = [(reader.line_num, row) for row in reader]
+    except FileNotFoundError:
+        raise InputError("file not found", file=path) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a CSV table", file=path) from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"not a readable CSV text table ({exc})", file=path) from None
+    records = [(line, row) for line, row in records if any(cell.strip() for cell in row)]
+    if not records:
+        raise InputError("the table is empty", file=path)
+    header_line, header = records[0]
+    while header and not header[-1].strip():
+        header = header[:-1]
+    if any(not h.strip() for h in header):
+        raise InputError("a column has no heading", file=path, where=f"header (row {header_line})")
+    width, rows, numbers = len(header), [], []
+    for line, row in records[1:]:
+        extra = row[width:]
+        if any(cell.strip() for cell in extra):
+            raise InputError(f"a value lies beyond the last heading ('{header[-1]}')", file=path,
+                             where=f"row {line}")
+        rows.append([cell for cell in row[:width]] + [""] * (width - len(row)))
+        numbers.append(line)
+    frame = pd.DataFrame(rows, columns=[h.strip() for h in header], dtype=str)
+    frame.attrs["rows"] = numbers
+    return frame
 
 
 def _cell(raw: pd.Series, column: str) -> str:

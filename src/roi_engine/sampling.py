@@ -32,6 +32,7 @@ from scipy.stats import qmc
 from .errors import InputError
 
 SAMPLING_METHODS = ("lhs", "mc")
+OPEN_EDGE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,11 @@ def uniform_design(n_draws: int, n_params: int, method: str, rng: np.random.Gene
     if n_params == 0:
         return np.empty((n_draws, 0))
     if method == "lhs":
-        return qmc.LatinHypercube(d=n_params, rng=rng).random(n_draws)
-    # Open interval (0, 1) so that unbounded distributions never see ppf(0) = -inf.
-    return 1.0 - rng.random((n_draws, n_params))
+        u = qmc.LatinHypercube(d=n_params, rng=rng).random(n_draws)
+    else:
+        u = rng.random((n_draws, n_params))
+    # Open interval, so unbounded distributions never see ppf(0) = -inf or ppf(1) = inf.
+    return np.clip(u, OPEN_EDGE, 1.0 - OPEN_EDGE)
 
 
 def correlation_matrix(names: Sequence[str], targets: Sequence[RankCorrelation]) -> np.ndarray:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .errors import InputError, did_you_mean
 
 Model = TypeVar("Model", bound=BaseModel)
+UNION_LABELS = frozenset({"str", "float", "int", "bool"})
 
 
 class StrictModel(BaseModel):
@@ -44,6 +45,8 @@ def key_path(loc: tuple[Any, ...]) -> str:
     """``('outcomes', 0, 'consequences', 1, 'sector')`` -> ``outcomes[0].consequences[1].sector``."""
     text = ""
     for part in loc:
+        if isinstance(part, str) and (part in UNION_LABELS or "[" in part):
+            continue  # pydantic's label for a member of a union (str | float), not a key
         if isinstance(part, int):
             text += f"[{part}]"
         else:

@@ -1,0 +1,132 @@
+"""Run one sensitivity or value-of-information method on a scenario and describe the result.
+
+Glue between a :class:`~roi_engine.scenario.Scenario` and the pure methods in
+:mod:`roi_engine.sensitivity` and :mod:`roi_engine.voi`: builds the model and its output function,
+runs the method, and returns a table and a plain-text summary that states the output, its unit, price
+year and perspective.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import sensitivity as sa
+from .formatting import money, table
+from .model import Model
+from .outputs import Output, evaluator, output_from_pv, parse_output
+from .results import PORTFOLIO
+from .scenario import Scenario
+from .voi import evpi, evppi_table
+
+
+def _header(model: Model, output: Output | None, method: str) -> list[str]:
+    s = model.scenario
+    lines = [f"Sensitivity: {method}", f"Scenario: {s.spec.name}",
+             f"Area: {s.area.name} ({s.area.code}); {s.spec.perspective} perspective; horizon "
+             f"{s.horizon} years; GBP {s.price_year} prices, discounted ({s.discounting.describe()})"]
+    if output is not None:
+        lines.append(f"Output: {output.label} [{output.unit}]")
+    return lines
+
+
+def run_sensitivity(scenario: Scenario, method: str, *, output_text: str | None = None,
+                    n_base: int = 1024) -> tuple[str, pd.DataFrame]:
+    """Run ``method`` and return ``(summary text, table)``."""
+    model = Model(scenario)
+    if method == "evppi":
+        return _value_of_information(model)
+    default = "benefit_per_pound" if method in ("tornado", "switching") else "npv"
+    output = parse_output(output_text or default, model)
+    f = evaluator(model, output)
+    params = model.parameters
+    seed = scenario.spec.seed
+    lines = _header(model, output, method)
+    if method == "tornado":
+        frame = sa.tornado(params, f)
+        lines.append("Each parameter at its 5th and 95th percentile, the others at base; ranked by swing.")
+        lines.append(table(["parameter", "5th pct value", "95th pct value", "output at 5th",
+                            "output at 95th", "swing"],
+                           [[r.parameter, f"{r.low_value:.4g}", f"{r.high_value:.4g}",
+                             f"{r.output_low:,.4g}", f"{r.output_high:,.4g}", f"{r.swing:,.4g}"]
+                            for r in frame.itertuples()]))
+    elif method == "switching":
+        threshold = 1.0 if output.metric == "benefit_per_pound" else 0.0
+        frame = sa.switching_values(params, f, threshold)
+        lines.append(f"Value of each parameter at which the output equals {threshold:g} "
+                     "(others at base), searched over its 0.5th-99.5th percentile.")
+        lines.append(table(["parameter", "base value", "switching value", "plausible range"],
+                           [[r.parameter, f"{r.base_value:.4g}",
+                             "none" if np.isnan(r.switching_value) else f"{r.switching_value:.4g}",
+                             f"{r.range_low:.4g} to {r.range_high:.4g}"] for r in frame.itertuples()]))
+    elif method == "sobol":
+        frame = sa.sobol(params, f, n_base, seed=seed).reset_index()
+        frame = frame.sort_values("ST", ascending=False)
+        k = len(sa.uncertain_columns(params))
+        lines.append(f"Sobol indices (Saltelli, N = {n_base}, {n_base * (k + 2):,} model evaluations), "
+                     "95% bootstrap intervals; ranked by total index.")
+        lines.append(table(["parameter", "first order S1", "total ST"],
+                           [[r.parameter, f"{r.S1:.3f} ± {r.S1_conf:.3f}",
+                             f"{r.ST:.3f} ± {r.ST_conf:.3f}"] for r in frame.itertuples()]))
+    elif method == "morris":
+        frame = sa.morris(params, f, n_base if n_base < 1024 else 50, seed=seed).reset_index()
+        lines.append("Morris screening: mu* = mean absolute elementary effect across each parameter's "
+                     "distribution; sigma = interactions or non-linearity.")
+        lines.append(table(["parameter", "mu*", "sigma"],
+                           [[r.parameter, f"{r.mu_star:,.4g}", f"{r.sigma:,.4g}"]
+                            for r in frame.itertuples()]))
+    elif method == "delta":
+        x, y = _draws(model, output)
+        frame = sa.delta(params, x, y, seed=seed).reset_index()
+        lines.append(f"Borgonovo delta from the run's {len(y):,} draws (valid with correlated inputs).")
+        lines.append(table(["parameter", "delta", "S1"],
+                           [[r.parameter, f"{r.delta:.3f} ± {r.delta_conf:.3f}",
+                             f"{r.S1:.3f} ± {r.S1_conf:.3f}"] for r in frame.itertuples()]))
+    else:  # pragma: no cover - the CLI restricts the choice
+        raise ValueError(method)
+    frame.insert(0, "output", output.label)
+    return "\n".join(lines), frame
+
+
+def _draws(model: Model, output: Output | None) -> tuple[np.ndarray, np.ndarray]:
+    """The scenario's Monte Carlo draws ``x (n, P)`` and their present values, chunk by chunk."""
+    spec = model.scenario.spec
+    xs, pvs = [], []
+    for chunk_index, start in enumerate(range(0, spec.draws, spec.chunk_size)):
+        x = model.sample(min(spec.chunk_size, spec.draws - start), chunk_index)
+        xs.append(x)
+        pv = model.evaluate(x).pv
+        pvs.append(output_from_pv(model, pv, output) if output is not None else pv)
+    return np.concatenate(xs), np.concatenate(pvs)
+
+
+def _value_of_information(model: Model) -> tuple[str, pd.DataFrame]:
+    """EVPI for each intervention and the portfolio; EVPPI by parameter and by intervention."""
+    x, pv = _draws(model, None)
+    entities = [p.spec.id for p in model.plans] + [PORTFOLIO]
+    rows = []
+    for entity in entities:
+        nb = output_from_pv(model, pv, Output("npv", entity))
+        rows.append({"decision": f"fund {entity}", "group": "all parameters (EVPI)",
+                     "parameters": "", "value": evpi(nb), "mean_npv": float(nb.mean()),
+                     "p_npv_gt_0": float(np.mean(nb > 0))})
+    nb = output_from_pv(model, pv, Output("npv", PORTFOLIO))
+    uncertain = [model.parameters[j].name for j in sa.uncertain_columns(model.parameters)]
+    groups = {name: [name] for name in uncertain}
+    for plan in model.plans:
+        members = [n for n in uncertain if n in set(plan.spec.parameter_names())]
+        if len(model.plans) > 1 and members:
+            groups[f"all {plan.spec.id} parameters"] = members
+    partial = evppi_table(nb, x, model.names, groups)
+    for r in partial.itertuples():
+        rows.append({"decision": f"fund {PORTFOLIO}", "group": r.group, "parameters": r.parameters,
+                     "value": r.evppi, "mean_npv": float(nb.mean()),
+                     "p_npv_gt_0": float(np.mean(nb > 0))})
+    frame = pd.DataFrame(rows)
+    frame["unit"] = f"GBP {model.scenario.price_year}, area and horizon of the scenario"
+    lines = _header(model, None, "value of information")
+    lines.append(f"Decision: fund or not; net benefit = NPV. {len(nb):,} draws.")
+    lines.append(table(["decision", "information about", "value (EVPI / EVPPI)", "P(NPV > 0)"],
+                       [[r.decision, r.group, money(r.value), f"{100 * r.p_npv_gt_0:.0f}%"]
+                        for r in frame.itertuples()]))
+    return "\n".join(lines), frame
