@@ -72,7 +72,7 @@ def cost_and_benefit(flows: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray
     """
     counted = flows * weights
     cost = counted[..., KIND_INDEX["cost"]]
-    benefit = counted.sum(axis=-1) - cost
+    benefit = counted[..., KIND_INDEX["cost"] + 1:].sum(axis=-1)
     return cost, benefit
 
 
@@ -100,10 +100,9 @@ def payback_year(cumulative_net: np.ndarray, invested: np.ndarray) -> np.ndarray
     ndarray, shape (...)
         Year index (0 = first year), NaN if never within the horizon or not applicable. [years]
     """
-    reached = cumulative_net >= 0
-    year = reached.argmax(axis=-1).astype(float)
-    year[~reached.any(axis=-1) | ~invested] = np.nan
-    return year
+    reached = np.asarray(cumulative_net) >= 0
+    never = ~reached.any(axis=-1) | ~np.asarray(invested, dtype=bool)
+    return np.where(never, np.nan, reached.argmax(axis=-1).astype(float))
 
 
 def summarise(x: np.ndarray, axis: int = 0) -> dict[str, np.ndarray]:

@@ -24,6 +24,8 @@ from .sectors import SectorTable
 from .specs import StrictModel, read_toml, validate
 
 DEFAULT_CHUNK_SIZE = 10_000
+RUN_SETTINGS = frozenset({"draws", "seed", "sampling", "chunk_size", "horizon", "perspective"})
+"""Scenario settings that :meth:`Scenario.with_settings` may change."""
 
 
 class ScenarioIntervention(StrictModel):
@@ -111,7 +113,15 @@ class Scenario:
         return self.spec.perspective
 
     def with_settings(self, **changes) -> Scenario:
-        """A copy with run settings changed (draws, seed, sampling, chunk_size, horizon...)."""
+        """A copy with run settings changed: any of :data:`RUN_SETTINGS` (``None`` leaves one as is).
+
+        Settings resolved when the scenario was loaded (area, price year, discounting, folders,
+        interventions) cannot be changed here: load the scenario again instead.
+        """
+        fixed = sorted(set(changes) - RUN_SETTINGS)
+        if fixed:
+            raise ValueError(f"with_settings cannot change {fixed}; it changes only "
+                             f"{sorted(RUN_SETTINGS)}: load the scenario again for the others")
         spec = self.spec.model_copy(update={k: v for k, v in changes.items() if v is not None})
         validate(ScenarioSpec, spec.model_dump(), self.path)
         return Scenario(spec, self.path, self.area, self.price_year, self.discounting,

@@ -82,7 +82,9 @@ def validate(model: type[Model], data: dict[str, Any], path: str | Path) -> Mode
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
+        # An unknown key first: a misspelt required key shows as both 'missing' and 'extra'.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        error = errors[0]
         loc = tuple(error["loc"])
         where = key_path(loc) or None
         kind = error["type"]
