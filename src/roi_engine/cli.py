@@ -166,5 +166,17 @@ def interventions(library_dir: Path) -> None:
     click.echo(format_interventions(library, registry))
 
 
+@main.command()
+@click.option("--library", "library_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), show_default=True,
+              help="Folder holding interventions/ and parameters/.")
+@draws_option
+def validation(library_dir: Path, draws: int | None) -> None:
+    """Our benefit per £1 against the published LSE/PHE 2017 (and ESSENCE) headline figures."""
+    from .validation import markdown, validation_table
+
+    click.echo(markdown(validation_table(library_dir, draws=draws or 2000)))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

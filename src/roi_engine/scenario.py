@@ -145,7 +145,17 @@ def load_scenario(path: str | Path, *, parameters_dir: str | Path | None = None)
         Read parameters from here instead of the scenario's ``parameters_dir``.
     """
     path = Path(path)
-    spec = validate(ScenarioSpec, read_toml(path), path)
+    return load_scenario_data(read_toml(path), path=path, parameters_dir=parameters_dir)
+
+
+def load_scenario_data(data: dict, *, path: str | Path,
+                       parameters_dir: str | Path | None = None) -> Scenario:
+    """Validate and resolve a scenario given as a dict (as read from TOML or built in code).
+
+    ``path`` names the scenario in error messages; relative folders are resolved from its parent.
+    """
+    path = Path(path)
+    spec = validate(ScenarioSpec, data, path)
     base = path.parent
     params_dir = Path(parameters_dir) if parameters_dir else (base / spec.parameters_dir)
     registry = ParameterRegistry.from_dir(params_dir)

@@ -1,0 +1,83 @@
+"""Our results against published headline returns (the 2017 LSE/PHE tool and LSE ESSENCE).
+
+For each programme with a published "£X returned per £1 over N years", the programme is run for
+England over the published horizon with its own default delivery years, in 2023/24 prices with Green
+Book discounting, and its benefit per £1 is reported under each perspective beside the published
+figure. The published figures are "savings to society"; whether they monetised health (QALYs) is not
+known, so both the societal (with QALYs) and the economic (without) perspectives are shown.
+
+The shipped table ``data/published_roi.csv`` copies the figures with their sources.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import pandas as pd
+
+from .model import run
+from .results import PORTFOLIO
+from .scenario import load_scenario_data
+
+PERSPECTIVE_ORDER = ("societal", "economic", "public_sector")
+TOLERANCE = 0.20
+"""A programme 'reproduces' a published figure when its societal base case is within ±20% of it."""
+
+
+def published_figures() -> pd.DataFrame:
+    """The published headline returns, one row per programme (``data/published_roi.csv``)."""
+    with (files("roi_engine") / "data" / "published_roi.csv").open(encoding="utf-8") as handle:
+        return pd.read_csv(handle)
+
+
+def benefit_per_pound(root: Path, intervention: str, horizon: int, perspective: str, *,
+                      draws: int = 2000, seed: int = 20261123, area: str = "E92000001"):
+    """Results of one programme alone over ``horizon`` years, for England by default."""
+    root = Path(root)
+    data = {
+        "name": f"validation: {intervention}, {horizon} years, {perspective}",
+        "area": area, "horizon": horizon, "price_year": "2023/24", "perspective": perspective,
+        "discounting": "green_book", "draws": draws, "seed": seed,
+        "interventions_dir": str((root / "interventions").resolve()),
+        "parameters_dir": str((root / "parameters").resolve()),
+        "interventions": [{"id": intervention}],
+    }
+    return run(load_scenario_data(data, path=root / "scenarios" / "validation.toml"))
+
+
+def validation_table(root: Path, *, draws: int = 2000) -> pd.DataFrame:
+    """Base-case and probabilistic benefit per £1 against each published figure.
+
+    Columns: ``intervention, horizon_years, published, societal_base, societal_p05, societal_p95,
+    economic_base, public_sector_base, gap_societal_pct, gap_economic_pct, within_20pct, source``.
+    """
+    rows = []
+    for fig in published_figures().itertuples():
+        row = {"intervention": fig.intervention, "horizon_years": int(fig.horizon_years),
+               "published": float(fig.benefit_per_pound), "publication": fig.publication}
+        for perspective in PERSPECTIVE_ORDER:
+            head = benefit_per_pound(root, fig.intervention, int(fig.horizon_years), perspective,
+                                     draws=draws).headline().loc[PORTFOLIO]
+            row[f"{perspective}_base"] = float(head["benefit_per_pound_base"])
+            if perspective == "societal":
+                row["societal_p05"] = float(head["benefit_per_pound_p05"])
+                row["societal_p95"] = float(head["benefit_per_pound_p95"])
+        for perspective in ("societal", "economic"):
+            row[f"gap_{perspective}_pct"] = 100 * (row[f"{perspective}_base"] / row["published"] - 1)
+        row["within_20pct"] = abs(row["gap_societal_pct"]) <= 100 * TOLERANCE
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The validation table as Markdown, for docs/validation.md."""
+    lines = ["| programme | horizon | published £ per £1 | ours, societal (base; 90% interval) | "
+             "gap | ours, economic (no QALYs) | gap | ours, public sector |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.intervention} | {r.horizon_years} y | {r.published:.2f} | {r.societal_base:.2f} "
+            f"({r.societal_p05:.2f} to {r.societal_p95:.2f}) | {r.gap_societal_pct:+.0f}% | "
+            f"{r.economic_base:.2f} | {r.gap_economic_pct:+.0f}% | {r.public_sector_base:.2f} |")
+    return "\n".join(lines)
