@@ -28,7 +28,7 @@ EXPECTED_PAYERS = {
     "workplace_wellbeing": {"employers"},
     "workplace_stress_prevention": {"employers"},
     "collaborative_care_ltc": {"nhs"},
-    "perinatal_depression": {"nhs"},
+    "perinatal_depression": {"local_authority"},  # health visiting: councils commission it since 2015
     "loneliness_older_people": {"local_authority"},
     "debt_advice": {"local_authority"},
     "suicide_prevention_gp_training": {"nhs"},

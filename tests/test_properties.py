@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from roi_engine.engine import KIND_INDEX, intervention_flows
 from roi_engine.errors import InputError
 from roi_engine.metrics import PERSPECTIVES, payback_year
-from roi_engine.model import Model, run
+from roi_engine.model import PER_DRAW_FIELDS, Model, run
 from roi_engine.results import Results
 from roi_engine.scenario import load_scenario
 
@@ -47,7 +47,8 @@ def scale_atol(*arrays) -> float:
 def metrics(model: Model, x: np.ndarray) -> dict[str, np.ndarray]:
     """Per-draw total metrics for draws ``x`` (through Results, as a run computes them)."""
     summary = model.evaluate(x)
-    results = Results.from_chunks(model, [summary], None, model.evaluate(model.base_case()))
+    per_draw = {field: getattr(summary, field) for field in PER_DRAW_FIELDS}
+    results = Results.from_arrays(model, per_draw, None, model.evaluate(model.base_case()))
     return results.total_metrics()
 
 

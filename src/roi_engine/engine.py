@@ -168,19 +168,36 @@ class InterventionPlan:
 class InterventionFlows:
     """What the core returns for one intervention and one chunk of draws.
 
+    Only the (sector, kind) cells the intervention touches are carried (a handful of the 36), so
+    everything downstream works on ``cell_flows``; :attr:`flows` gives the full labelled cube.
+
     Attributes
     ----------
-    flows : ndarray, shape (n_draws, n_years, n_sectors, 4)
-        Undiscounted costs and benefits by sector and kind (:data:`KINDS`). [GBP, scenario prices]
+    cell_flows : ndarray, shape (n_draws, n_years, n_cells)
+        Undiscounted costs and benefits of each touched cell. [GBP, scenario prices]
+    cells : tuple of (int, int)
+        ``(sector index, kind index)`` of each column of ``cell_flows``, kinds as in :data:`KINDS`.
+    n_sectors : int
     avoided : ndarray, shape (n_draws, n_years, n_outcomes)
         Outcome units avoided each year, all cohorts. [outcome units]
     participants : ndarray, shape (n_draws, n_years)
         People starting the programme each year. [persons]
     """
 
-    flows: np.ndarray
+    cell_flows: np.ndarray
+    cells: tuple[tuple[int, int], ...]
+    n_sectors: int
     avoided: np.ndarray
     participants: np.ndarray
+
+    @property
+    def flows(self) -> np.ndarray:
+        """The full cube ``flows[draw, year, sector, kind]``, zeros where untouched. [GBP]"""
+        n_draws, n_years, _ = self.cell_flows.shape
+        out = np.zeros((n_draws, n_years, self.n_sectors, len(KINDS)))
+        for c, (sector, kind) in enumerate(self.cells):
+            out[:, :, sector, kind] = self.cell_flows[:, :, c]
+        return out
 
 
 def resolve(ref: Ref, values: Values, n_draws: int) -> np.ndarray:
@@ -219,7 +236,11 @@ def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> 
     cohort_starts = year_shift_matrix(plan.delivery, n_years)  # open cohorts
     participants = per_cohort[:, None] * plan.delivery[None, :]
 
-    flows = np.zeros((n_draws, n_years, len(plan.sector_index), len(KINDS)))
+    columns: dict[tuple[int, int], list[np.ndarray]] = {}
+
+    def add(sector: str, kind: str, yearly: np.ndarray) -> None:
+        columns.setdefault((plan.sector_index[sector], KIND_INDEX[kind]), []).append(yearly)
+
     for cost in spec.costs:
         profile = np.zeros(n_years)
         offsets = [y for y in cost.years if y < n_years]
@@ -228,8 +249,7 @@ def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> 
         amount = resolve(cost.amount, values, n_draws)
         if cost.per_participant is not None:
             amount = amount * per_cohort
-        flows[:, :, plan.sector_index[cost.payer], KIND_INDEX["cost"]] += (
-            amount[:, None] * yearly_profile[None, :])
+        add(cost.payer, "cost", amount[:, None] * yearly_profile[None, :])
 
     avoided_all = np.empty((n_draws, n_years, len(spec.outcomes)))
     for o, outcome in enumerate(spec.outcomes):
@@ -240,14 +260,23 @@ def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> 
         additionality = ((1.0 - resolve(outcome.deadweight, values, n_draws))
                          * (1.0 - resolve(outcome.displacement, values, n_draws))
                          * (1.0 - resolve(outcome.attribution, values, n_draws)))
-        share_present = persistence(resolve(outcome.persistence.years_full, values, n_draws),
-                                    resolve(outcome.persistence.fade, values, n_draws), n_years)
+        keep = outcome.persistence
+        if isinstance(keep.years_full, str) or isinstance(keep.fade, str):
+            share_present = persistence(resolve(keep.years_full, values, n_draws),
+                                        resolve(keep.fade, values, n_draws), n_years)
+        else:  # the same for every draw: one row, broadcast
+            share_present = persistence(keep.years_full, keep.fade, n_years)
         cohort = (per_cohort * per_participant * additionality)[:, None] * share_present
         avoided = cohort @ cohort_starts.T
         avoided_all[:, :, o] = avoided
         for consequence in outcome.consequences:
             value = product(consequence.factors, values, n_draws)
             lagged = convolve_years(avoided, np.asarray(consequence.lag, dtype=float))
-            kind = KIND_INDEX[consequence.value_type]
-            flows[:, :, plan.sector_index[consequence.sector], kind] += lagged * value[:, None]
-    return InterventionFlows(flows=flows, avoided=avoided_all, participants=participants)
+            add(consequence.sector, consequence.value_type, lagged * value[:, None])
+
+    cells = tuple(columns)
+    cell_flows = np.empty((n_draws, n_years, len(cells)))
+    for c, parts in enumerate(columns.values()):
+        cell_flows[:, :, c] = parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
+    return InterventionFlows(cell_flows=cell_flows, cells=cells, n_sectors=len(plan.sector_index),
+                             avoided=avoided_all, participants=participants)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .engine import KIND_INDEX, InterventionPlan, intervention_flows
 from .errors import InputError
-from .metrics import cost_and_benefit, kind_discount_factors, payback_year, perspective_weights
+from .metrics import kind_discount_factors, payback_year, perspective_weights
 from .population import population_in_band
 from .sampling import chunk_rng, correlate, to_values, uniform_design
 from .scenario import Scenario
@@ -137,16 +137,22 @@ class Model:
         return {name: converted[:, j] for j, name in enumerate(self.names)}
 
     def evaluate(self, x: np.ndarray) -> ChunkSummary:
-        """Evaluate every intervention on parameter draws ``x`` of shape ``(n_draws, n_params)``."""
+        """Evaluate every intervention on parameter draws ``x`` of shape ``(n_draws, n_params)``.
+
+        Works on each intervention's touched (sector, kind) cells only: discounting, the
+        perspective's signed weights and the sums over years are small products on
+        ``(n_draws, n_years, n_cells)`` arrays; present values are scattered into the full
+        ``(sector, kind)`` grid at the end.
+        """
         n = x.shape[0]
         values = self.values(x)
         n_int, n_years = len(self.plans), self.scenario.horizon
         n_sectors = len(self.scenario.sectors)
-        pv = np.empty((n, n_int, n_sectors, 4))
-        payback = np.empty((n, n_int + 1, n_sectors + 1))
+        pv = np.zeros((n, n_int, n_sectors, 4))
+        payback = np.full((n, n_int + 1, n_sectors + 1), np.nan)
         cumulative = np.empty((n, n_int + 1, n_years))
-        flows_sum = np.empty((n_int, n_years, n_sectors, 4))
-        discounted_sum = np.empty_like(flows_sum)
+        flows_sum = np.zeros((n_int, n_years, n_sectors, 4))
+        discounted_sum = np.zeros_like(flows_sum)
         avoided_total, avoided_sum = [], []
         participants_total = np.empty((n, n_int))
         participants_sum = np.empty((n_int, n_years))
@@ -154,21 +160,28 @@ class Model:
         portfolio_cost = np.zeros((n, n_sectors))
         for i, plan in enumerate(self.plans):
             result = intervention_flows(plan, values, n)
-            discounted = result.flows * self.discount[None, :, None, :]
-            pv[:, i] = discounted.sum(axis=1)
-            flows_sum[i] = result.flows.sum(axis=0)
-            discounted_sum[i] = discounted.sum(axis=0)
-            cost, benefit = cost_and_benefit(discounted, self.weights)  # (n, H, S)
-            net = benefit - cost
-            portfolio_net += net
-            invested = cost.sum(axis=1)  # (n, S)
-            portfolio_cost += invested
-            self._payback_into(payback[:, i], cumulative[:, i], net, invested)
+            sectors, kinds = (np.array(a, dtype=int) for a in zip(*result.cells, strict=True))
+            discounted = result.cell_flows * self.discount[:, kinds][None, :, :]  # (n, H, C)
+            pv[:, i, sectors, kinds] = discounted.sum(axis=1)
+            flows_sum[i][:, sectors, kinds] = result.cell_flows.sum(axis=0)
+            discounted_sum[i][:, sectors, kinds] = discounted.sum(axis=0)
+            # Signed, perspective-weighted cells -> yearly net by the sectors touched.
+            is_cost = kinds == KIND_INDEX["cost"]
+            signed = self.weights[sectors, kinds] * np.where(is_cost, -1.0, 1.0)
+            touched = np.unique(sectors)
+            to_sector = (sectors[:, None] == touched[None, :]) * signed[:, None]  # (C, T)
+            net = discounted @ to_sector  # (n, H, T)
+            invested = (result.cell_flows[:, :, is_cost].sum(axis=1) * self.weights[sectors[is_cost],
+                        kinds[is_cost]]) @ (sectors[is_cost, None] == touched[None, :])  # (n, T)
+            portfolio_net[:, :, touched] += net
+            portfolio_cost[:, touched] += invested
+            self._payback_into(payback[:, i], cumulative[:, i], net, invested, touched)
             avoided_total.append(result.avoided.sum(axis=1))
             avoided_sum.append(result.avoided.sum(axis=0).T)
             participants_total[:, i] = result.participants.sum(axis=1)
             participants_sum[i] = result.participants.sum(axis=0)
-        self._payback_into(payback[:, n_int], cumulative[:, n_int], portfolio_net, portfolio_cost)
+        self._payback_into(payback[:, n_int], cumulative[:, n_int], portfolio_net, portfolio_cost,
+                           np.arange(n_sectors))
         return ChunkSummary(
             pv=pv, payback=payback, cumulative_net=cumulative,
             avoided_total=np.concatenate(avoided_total, axis=1),
@@ -179,10 +192,14 @@ class Model:
 
     @staticmethod
     def _payback_into(payback: np.ndarray, cumulative: np.ndarray, net: np.ndarray,
-                      invested: np.ndarray) -> None:
-        """Fill ``payback (n, S + 1)`` and ``cumulative (n, H)`` from yearly ``net (n, H, S)``."""
-        by_sector = np.cumsum(net, axis=1)  # (n, H, S)
-        payback[:, :-1] = payback_year(np.moveaxis(by_sector, 1, -1), invested > 0)
+                      invested: np.ndarray, sectors: np.ndarray) -> None:
+        """Fill ``payback (n, S + 1)`` and ``cumulative (n, H)`` from yearly ``net (n, H, T)``.
+
+        ``net`` and ``invested (n, T)`` cover the sectors ``sectors`` (T of them); the others are
+        left as they are (NaN: they pay nothing, so payback does not apply).
+        """
+        by_sector = np.cumsum(net, axis=1)  # (n, H, T)
+        payback[:, sectors] = payback_year(np.moveaxis(by_sector, 1, -1), invested > 0)
         total = by_sector.sum(axis=2)
         cumulative[:] = total
         payback[:, -1] = payback_year(total, invested.sum(axis=1) > 0)
@@ -224,24 +241,30 @@ def run(scenario: Scenario, *, progress: Callable[[int], None] | None = None):
 
     model = Model(scenario)
     spec = scenario.spec
-    chunks: list[ChunkSummary] = []
-    detail_kept = 0
+    per_draw: dict[str, np.ndarray] = {}
+    detail = min(spec.draws, YEAR_DETAIL_DRAWS)
     sums = None
     for chunk_index, start in enumerate(range(0, spec.draws, spec.chunk_size)):
         n = min(spec.chunk_size, spec.draws - start)
         summary = model.evaluate(model.sample(n, chunk_index))
         sums = _add_sums(sums, summary)
-        keep = max(0, min(n, YEAR_DETAIL_DRAWS - detail_kept))
-        summary.cumulative_net = summary.cumulative_net[:keep]
-        detail_kept += keep
-        _drop_sums(summary)
-        chunks.append(summary)
+        for field in PER_DRAW_FIELDS:
+            chunk = getattr(summary, field)
+            if field not in per_draw:  # preallocate once: no copies as draws grow
+                rows = detail if field == "cumulative_net" else spec.draws
+                per_draw[field] = np.empty((rows, *chunk.shape[1:]))
+            target = per_draw[field]
+            if start < target.shape[0]:
+                keep = min(n, target.shape[0] - start)
+                target[start:start + keep] = chunk[:keep]
+        del summary
         if progress is not None:
             progress(n)
     base = model.evaluate(model.base_case())
-    return Results.from_chunks(model, chunks, sums, base)
+    return Results.from_arrays(model, per_draw, sums, base)
 
 
+PER_DRAW_FIELDS = ("pv", "payback", "cumulative_net", "avoided_total", "participants_total")
 _SUM_FIELDS = ("flows_sum", "discounted_sum", "avoided_sum", "participants_sum")
 
 
@@ -251,12 +274,6 @@ def _add_sums(sums: dict | None, summary: ChunkSummary) -> dict:
     for f in _SUM_FIELDS:
         sums[f] += getattr(summary, f)
     return sums
-
-
-def _drop_sums(summary: ChunkSummary) -> None:
-    """Release the chunk's year-level sums once added (they are held once, in ``sums``)."""
-    for f in _SUM_FIELDS:
-        setattr(summary, f, None)
 
 
 __all__ = ["Model", "ChunkSummary", "run", "YEAR_DETAIL_DRAWS", "KIND_INDEX"]

@@ -108,7 +108,8 @@ class Results:
         self.base = base
 
     @classmethod
-    def from_chunks(cls, model, chunks, sums, base) -> Results:
+    def from_arrays(cls, model, per_draw: dict, sums: dict, base) -> Results:
+        """Results from the per-draw arrays and sums that :func:`roi_engine.model.run` collected."""
         from .model import YEAR_DETAIL_DRAWS
 
         scenario = model.scenario
@@ -121,13 +122,9 @@ class Results:
             chunk_size=spec.chunk_size, year_detail_draws=min(spec.draws, YEAR_DETAIL_DRAWS),
         )
         entities = [plan.spec.id for plan in model.plans] + [PORTFOLIO]
-
-        def cat(field):
-            return np.concatenate([getattr(c, field) for c in chunks], axis=0)
-
         return cls(info, entities, scenario.sectors.names, model.weights, model.outcome_labels,
-                   cat("pv"), cat("payback"), cat("cumulative_net"), cat("avoided_total"),
-                   cat("participants_total"), sums, base)
+                   per_draw["pv"], per_draw["payback"], per_draw["cumulative_net"],
+                   per_draw["avoided_total"], per_draw["participants_total"], sums, base)
 
     def __repr__(self) -> str:
         i = self.info

@@ -1,0 +1,657 @@
+"""Cost sharing: who pays, who gains, and what each partner would contribute under a sharing rule.
+
+DESIGN.md section 3 ("Cost sharing"). Everything is computed per draw from the present values a run
+keeps (``Results.pv``), then summarised; pandas appears only in the tables returned at the edge.
+
+Definitions, per draw and per sector ``s`` (present values, discounted, the scenario's price year,
+counting only what the run's perspective counts, as every other table does):
+
+- ``cost_s``: the sector's cost as modelled (where the cost lines put it);
+- ``cash_s``: cash-releasing benefit, fiscal + economic; ``non_cash_s``: social value (health and
+  wellbeing: QALYs, WELLBYs). Non-cash value is reported but never pays a share: a partner cannot
+  pay with QALYs;
+- ``T = sum_s cost_s``: the total cost to be shared;
+- ``contribution_s`` under the rule (below); ``net under the rule = cash_s - contribution_s``.
+
+Rules (:data:`RULES`):
+
+``as_modelled``
+    ``contribution_s = cost_s`` for every sector: costs fall where the cost lines put them. The
+    contributor set is not used (it is reported as the sectors bearing a modelled cost).
+``benefit_proportional``
+    ``contribution_s = T x max(cash_s, 0) / sum_{c in contributors} max(cash_c, 0)`` for contributors,
+    0 for others, so every contributor that gains cash earns the same cash-releasing return
+    ``sum_c max(cash_c, 0) / T`` per £1. A contributor whose cash-releasing benefit is negative in a
+    draw pays nothing in that draw (it is not compensated by the others: that is a matter for an
+    ``agreed`` split); without the floor, draws in which the contributors' benefits nearly cancel
+    would give unbounded positive and negative contributions. In a draw where no contributor has a
+    positive cash-releasing benefit the rule is undefined. Such a draw falls back to the split the
+    rule gives on average: shares proportional to each contributor's *mean* positive cash-releasing
+    benefit over all draws (equal shares among the contributors if none gains cash in any draw).
+    Contributions still add up to the cost; sectors that never gain are not charged for draws in
+    which the programme happens to do harm. Such draws are counted
+    (:attr:`CostSharing.fallback_draws`) and reported under the table.
+``break_even``
+    ``contribution_s = max(cash_s, 0)`` for contributors, 0 for others: the most each could pay and
+    still break even over the horizon. These need not add up to the cost: the funding gap
+    ``T - sum_s contribution_s`` (positive = gap, negative = surplus) is reported in the total row
+    and in :attr:`CostSharing.gap`.
+``agreed``
+    ``contribution_s = share_s x T``; shares are given for contributors only and sum to 1 (within
+    :data:`SHARE_TOLERANCE`; they are then rescaled to sum to exactly 1).
+
+Under every rule except ``as_modelled``, sectors outside the contributor set pay nothing. The
+default contributors are the sectors marked ``default_contributor = yes`` in ``sectors.csv``: the
+public bodies and employers; individuals and families never pay by default. A cost the cost lines
+put on a non-contributor (e.g. an out-of-pocket cost) is then met by the contributors.
+
+Public functions: :func:`cost_sharing` (the table), :func:`cumulative_net_by_sector` (year by year, as
+modelled), :func:`format_cost_sharing` (terminal text), and the per-draw kernels
+:func:`as_modelled_contributions`, :func:`benefit_proportional_contributions`,
+:func:`break_even_contributions`, :func:`agreed_contributions` and :func:`rule_contributions`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, did_you_mean
+from .formatting import money, ratio, share, table
+from .metrics import cost_and_benefit, safe_ratio, summarise
+from .results import ALL_SECTORS, PORTFOLIO, Results
+from .sectors import SectorTable
+
+RULES: dict[str, str] = {
+    "as_modelled": "costs fall where the cost lines put them",
+    "benefit_proportional": "contributors pay the total cost in proportion to their cash-releasing "
+                            "benefits (the same cash-releasing return per £1 for each)",
+    "break_even": "each contributor pays its cash-releasing benefit (floored at £0): the most it "
+                  "could pay and still break even over the horizon",
+    "agreed": "contributors pay agreed shares of the total cost",
+}
+"""The sharing rules and what each means, in words."""
+
+SHARE_TOLERANCE = 1e-6
+"""Agreed shares must sum to 1 within this (absolute); they are then rescaled to sum to exactly 1."""
+
+TOTAL = "total"
+"""Label of the table's total row."""
+
+
+# --- the rule ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=True)
+class SharingRule:
+    """How the total cost is shared among partners.
+
+    Parameters
+    ----------
+    rule : {'as_modelled', 'benefit_proportional', 'break_even', 'agreed'}
+    contributors : sequence of str, optional
+        Sectors that pay. Default: those with ``default_contributor = yes`` in ``sectors.csv``.
+        Not used by ``as_modelled`` (giving them is an error: costs fall where the cost lines put them).
+    shares : mapping of sector to share, optional
+        For ``agreed`` only (and required there): shares of the total cost, over contributors only,
+        each in [0, 1], summing to 1.
+
+    Structural problems raise :class:`InputError` at once; sector names are checked against the
+    run's sectors by :meth:`resolve` (with a did-you-mean hint for a misspelt one).
+    """
+
+    rule: str = "as_modelled"
+    contributors: tuple[str, ...] | None = None
+    shares: Mapping[str, float] | None = field(default=None, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise InputError(f"'{self.rule}' is not a cost-sharing rule", where="rule",
+                             hint=did_you_mean(self.rule, RULES) or f"one of {list(RULES)}")
+        if self.contributors is not None:
+            given = (self.contributors,) if isinstance(self.contributors, str) else self.contributors
+            contributors = tuple(str(c).strip() for c in given)
+            object.__setattr__(self, "contributors", contributors)
+            if self.rule == "as_modelled":
+                raise InputError("the 'as_modelled' rule takes no contributors", where="contributors",
+                                 hint="costs fall where the cost lines put them; choose another rule "
+                                      "to share them")
+            if not contributors:
+                raise InputError("no contributors named", where="contributors",
+                                 hint="name at least one sector, or leave contributors out for the "
+                                      "default (public bodies and employers)")
+            repeated = sorted({c for c in contributors if contributors.count(c) > 1})
+            if repeated:
+                raise InputError(f"contributor(s) {repeated} listed twice", where="contributors")
+        if self.rule != "agreed":
+            if self.shares is not None:
+                raise InputError(f"shares are given but the rule is '{self.rule}'", where="shares",
+                                 hint="shares apply to the 'agreed' rule only")
+            return
+        if not self.shares:
+            raise InputError("the 'agreed' rule needs shares", where="shares",
+                             hint="e.g. nhs=0.5, local_authority=0.3, employers=0.2")
+        shares = {}
+        for name, value in dict(self.shares).items():
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise InputError(f"share '{value}' for '{name}' is not a number",
+                                 where=f"shares.{name}") from None
+            if not (math.isfinite(value) and 0 <= value <= 1):
+                raise InputError(f"share {value} for '{name}' is not between 0 and 1",
+                                 where=f"shares.{name}")
+            shares[str(name).strip()] = value
+        total = math.fsum(shares.values())
+        if abs(total - 1) > SHARE_TOLERANCE:
+            raise InputError(f"agreed shares sum to {total:.6g}, not 1", where="shares",
+                             hint=", ".join(f"{k}={v:g}" for k, v in shares.items()))
+        object.__setattr__(self, "shares", shares)
+
+    @property
+    def description(self) -> str:
+        return RULES[self.rule]
+
+    def resolve(self, sectors: Sequence[str],
+                default_contributors: Iterable[str] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Contributor mask and share vector over ``sectors`` (in that order).
+
+        Parameters
+        ----------
+        sectors : sequence of str
+            The run's sectors, in axis order.
+        default_contributors : iterable of str, optional
+            Used when :attr:`contributors` is not given (and the rule needs contributors).
+
+        Returns
+        -------
+        contributors : ndarray of bool, shape (S,)
+            All False for ``as_modelled`` (it does not use them).
+        shares : ndarray, shape (S,), or None
+            ``agreed`` only: shares rescaled to sum to exactly 1, 0 for sectors without a share.
+        """
+        sectors = tuple(sectors)
+        mask = np.zeros(len(sectors), dtype=bool)
+        if self.rule == "as_modelled":
+            return mask, None
+        names = self.contributors
+        where = "contributors"
+        if names is None:
+            if default_contributors is None:
+                raise InputError("the default contributors come from the sector table, which was "
+                                 "not given", where="contributors",
+                                 hint="name the contributors, or pass sectors=scenario.sectors")
+            names = tuple(default_contributors)
+            where = "default contributors (sectors.csv)"
+            if not names:
+                raise InputError("no sector is marked default_contributor = yes", where=where,
+                                 hint="name the contributors")
+        for name in names:
+            if name not in sectors:
+                raise InputError(f"'{name}' is not a sector", where=where,
+                                 hint=did_you_mean(name, sectors) or f"one of {list(sectors)}")
+            mask[sectors.index(name)] = True
+        if self.rule != "agreed":
+            return mask, None
+        shares = np.zeros(len(sectors))
+        for name, value in self.shares.items():
+            if name not in sectors:
+                raise InputError(f"'{name}' is not a sector", where=f"shares.{name}",
+                                 hint=did_you_mean(name, sectors) or f"one of {list(sectors)}")
+            if not mask[sectors.index(name)]:
+                contributors = [s for s, m in zip(sectors, mask, strict=True) if m]
+                raise InputError(f"'{name}' has a share but is not a contributor", where=f"shares.{name}",
+                                 hint=f"contributors are {contributors}; add '{name}' to them to give "
+                                      "it a share")
+            shares[sectors.index(name)] = value
+        return mask, shares / shares.sum()
+
+
+def parse_shares(text: str) -> dict[str, float]:
+    """``"nhs=0.5, local_authority=0.3, employers=0.2"`` -> dict (for a command line option).
+
+    Percentages are accepted (``nhs=50%``). Raises InputError on a malformed item.
+    """
+    shares: dict[str, float] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise InputError(f"'{item}' is not sector=share", where="shares",
+                             hint="e.g. nhs=0.5,local_authority=0.5")
+        scale = 1.0
+        if value.endswith("%"):
+            value, scale = value[:-1].strip(), 0.01
+        try:
+            number = float(value) * scale
+        except ValueError:
+            raise InputError(f"share '{value}' for '{name}' is not a number", where="shares") from None
+        if name in shares:
+            raise InputError(f"'{name}' has two shares", where="shares")
+        shares[name] = number
+    return shares
+
+
+def default_contributors(sectors: SectorTable) -> tuple[str, ...]:
+    """Sectors marked ``default_contributor = yes`` (public bodies and employers), in table order."""
+    return tuple(s.name for s in sectors.sectors if s.default_contributor)
+
+
+# --- per-draw kernels (pure NumPy) ----------------------------------------------------------------
+
+
+class Contributions(NamedTuple):
+    """Per-draw contributions under a rule.
+
+    contribution : ndarray, shape (n, S)  [GBP]
+    fallback : ndarray of bool, shape (n,)
+        Draws where ``benefit_proportional`` fell back to equal shares (always False otherwise).
+    """
+
+    contribution: np.ndarray
+    fallback: np.ndarray
+
+
+def as_modelled_contributions(cost: np.ndarray) -> np.ndarray:
+    """Each sector pays its modelled cost: ``cost (n, S)`` returned as a copy. [GBP]"""
+    return np.array(cost, dtype=float, copy=True)
+
+
+def benefit_proportional_contributions(total_cost: np.ndarray, cash: np.ndarray, contributors: np.ndarray,
+                                       fallback_weights: np.ndarray | None = None) -> Contributions:
+    """Share ``total_cost`` among contributors in proportion to their positive cash-releasing benefit.
+
+    Parameters
+    ----------
+    total_cost : ndarray, shape (n,)
+        Cost to share in each draw. [GBP]
+    cash : ndarray, shape (n, S)
+        Cash-releasing (fiscal + economic) benefit by sector. [GBP]
+    contributors : ndarray of bool, shape (S,)
+        At least one True.
+    fallback_weights : ndarray, shape (S,), optional
+        Split used in draws where no contributor gains cash. Default: each contributor's mean over
+        the draws of ``max(cash_s, 0)``, or equal shares among contributors if those are all 0.
+
+    Returns
+    -------
+    Contributions
+        ``T x max(cash_s, 0) / sum_c max(cash_c, 0)`` for contributors, 0 for others. Draws where no
+        contributor has a positive cash-releasing benefit use ``fallback_weights`` (``fallback`` marks
+        them). Contributions add up to ``total_cost`` in every draw.
+    """
+    contributors = np.asarray(contributors, dtype=bool)
+    if not contributors.any():
+        raise InputError("benefit_proportional needs at least one contributor")
+    total_cost = np.asarray(total_cost, dtype=float)
+    weight = np.where(contributors, np.maximum(np.asarray(cash, dtype=float), 0.0), 0.0)
+    denominator = weight.sum(axis=-1)
+    fallback = ~(denominator > 0)
+    if fallback_weights is None:
+        fallback_weights = weight.mean(axis=0) if weight.shape[0] else np.zeros(weight.shape[1])
+    fallback_weights = np.where(contributors, np.maximum(np.asarray(fallback_weights, float), 0.0), 0.0)
+    if not fallback_weights.sum() > 0:
+        fallback_weights = contributors.astype(float)
+    fallback_fraction = fallback_weights / fallback_weights.sum()
+    fraction = np.where(fallback[:, None], fallback_fraction[None, :],
+                        weight / np.where(fallback, 1.0, denominator)[:, None])
+    return Contributions(total_cost[:, None] * fraction, fallback)
+
+
+def break_even_contributions(cash: np.ndarray, contributors: np.ndarray) -> np.ndarray:
+    """``max(cash_s, 0)`` for contributors, 0 for others, shape (n, S): the most each can pay. [GBP]"""
+    return np.where(np.asarray(contributors, dtype=bool),
+                    np.maximum(np.asarray(cash, dtype=float), 0.0), 0.0)
+
+
+def agreed_contributions(total_cost: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """``share_s x total_cost``, shape (n, S); ``shares (S,)`` sum to 1. [GBP]"""
+    return np.asarray(total_cost, dtype=float)[:, None] * np.asarray(shares, dtype=float)[None, :]
+
+
+def rule_contributions(rule: str, cost: np.ndarray, cash: np.ndarray, contributors: np.ndarray,
+                       shares: np.ndarray | None = None) -> Contributions:
+    """Per-draw contributions ``(n, S)`` under ``rule`` from costs and cash-releasing benefits ``(n, S)``."""
+    cost = np.asarray(cost, dtype=float)
+    no_fallback = np.zeros(cost.shape[0], dtype=bool)
+    if rule == "as_modelled":
+        return Contributions(as_modelled_contributions(cost), no_fallback)
+    total_cost = cost.sum(axis=-1)
+    if rule == "benefit_proportional":
+        return benefit_proportional_contributions(total_cost, cash, contributors)
+    if rule == "break_even":
+        return Contributions(break_even_contributions(cash, contributors), no_fallback)
+    if rule == "agreed":
+        if shares is None:
+            raise InputError("the 'agreed' rule needs shares")
+        return Contributions(agreed_contributions(total_cost, shares), no_fallback)
+    raise InputError(f"'{rule}' is not a cost-sharing rule",
+                     hint=did_you_mean(rule, RULES) or f"one of {list(RULES)}")
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostSharing:
+    """What :func:`cost_sharing` returns.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per sector (index ``sector``) and a ``total`` row; columns described in
+        :func:`cost_sharing`.
+    rule : SharingRule
+    entity : str
+    contributors : tuple of str
+        Sectors that pay under the rule (for ``as_modelled``: those bearing a modelled cost).
+    draws : dict of ndarray
+        Per-draw arrays: ``cost, cash, non_cash, contribution, net_rule`` (n, S) and
+        ``total_cost, gap`` (n,). [GBP, discounted]
+    gap : dict of float
+        Funding gap ``total cost - sum of contributions`` (positive = gap, negative = surplus):
+        ``mean, median, p05, p95, p_gap`` (share of draws with a gap > 0). Zero up to rounding except
+        under ``break_even``.
+    fallback_draws : int
+        ``benefit_proportional`` draws in which no contributor gained cash, so the fallback split was
+        used (0 for other rules).
+    n_draws : int
+    currency, price_year, perspective : str
+    """
+
+    table: pd.DataFrame
+    rule: SharingRule
+    entity: str
+    contributors: tuple[str, ...]
+    draws: dict[str, np.ndarray]
+    gap: dict[str, float]
+    fallback_draws: int
+    n_draws: int
+    currency: str
+    price_year: str
+    perspective: str
+
+
+def sector_values(results: Results, entity: str = PORTFOLIO) -> dict[str, np.ndarray]:
+    """Per-draw present values by sector for ``entity``: ``cost, benefit, cash, non_cash, payback``.
+
+    Each shape (n, S); counted as the run's perspective counts them. [GBP, discounted; payback in years]
+    """
+    e = _entity_index(results, entity)
+    m = results.sector_metrics()
+    return {
+        "cost": m["pv_costs"][:, e, :],
+        "benefit": m["pv_benefits"][:, e, :],
+        "cash": m["pv_benefits_fiscal"][:, e, :] + m["pv_benefits_economic"][:, e, :],
+        "non_cash": m["pv_benefits_social"][:, e, :],
+        "payback": m["payback_year"][:, e, :],
+    }
+
+
+def cost_sharing(results: Results, rule: SharingRule | str = "as_modelled", entity: str = PORTFOLIO,
+                 sectors: SectorTable | None = None) -> CostSharing:
+    """The cost-sharing table for ``entity`` (an intervention id or ``"portfolio"``) under ``rule``.
+
+    Parameters
+    ----------
+    results : Results
+    rule : SharingRule or str
+    entity : str
+    sectors : SectorTable, optional
+        For the default contributors (``default_contributor = yes``); default: ``results.sector_table``
+        when the run keeps it. Not needed when the rule names its contributors, or for ``as_modelled``.
+
+    Returns
+    -------
+    CostSharing
+        ``table`` columns (means over draws unless named otherwise; money in GBP, discounted):
+
+        - ``contributor``: whether the sector pays under the rule;
+        - as modelled: ``cost_modelled``, ``benefit_cash`` (fiscal + economic), ``benefit_non_cash``
+          (social), ``net_modelled_mean/_p05/_p95`` (all counted benefits minus cost),
+          ``benefit_per_pound_modelled`` (£ of benefit per £1 of modelled cost, ratio of means, NaN
+          where no cost), ``p_net_modelled_gt_0``, ``payback_year_median`` (NaN when the median draw
+          never pays back within the horizon, or nothing is paid), ``p_payback_within_horizon``
+          (among draws where the sector pays; NaN if it never does);
+        - under the rule: ``contribution_mean/_p05/_p95``, ``contribution_share`` (of the mean total
+          cost), ``net_rule_mean/_p05/_p95`` (cash-releasing benefit minus contribution: non-cash value
+          is not in it), ``p_net_rule_gt_0``, ``cash_benefit_per_pound_rule_median`` (median over
+          draws where the sector pays of cash benefit / contribution), ``net_rule_with_non_cash_mean``;
+        - ``funding_gap_mean/_p05/_p95`` and ``p_funding_gap_gt_0``: ``break_even`` total row only;
+        - ``rule, entity, currency, price_year, discounted, perspective, horizon`` on every row.
+    """
+    if isinstance(rule, str):
+        rule = SharingRule(rule)
+    sector_names = tuple(results.sectors)
+    table_of_sectors = sectors if sectors is not None else getattr(results, "sector_table", None)
+    defaults = None
+    if table_of_sectors is not None:
+        if tuple(table_of_sectors.names) != sector_names:
+            raise ValueError(f"the sector table {list(table_of_sectors.names)} is not the run's "
+                             f"sectors {sector_names}")
+        defaults = default_contributors(table_of_sectors)
+    mask, shares = rule.resolve(sector_names, defaults)
+
+    v = sector_values(results, entity)
+    cost, cash, non_cash, benefit = v["cost"], v["cash"], v["non_cash"], v["benefit"]
+    n = cost.shape[0]
+    result = rule_contributions(rule.rule, cost, cash, mask, shares)
+    contribution = result.contribution
+    if rule.rule == "as_modelled":
+        mask = np.any(cost != 0, axis=0)
+    total_cost = cost.sum(axis=1)
+    gap = total_cost - contribution.sum(axis=1)
+    net_modelled = benefit - cost
+    net_rule = cash - contribution
+
+    # Sector rows and the total row share one code path: append the total as sector S.
+    def with_total(x):
+        return np.concatenate([x, x.sum(axis=1, keepdims=True)], axis=1)
+
+    cost_t, cash_t, non_cash_t, benefit_t = map(with_total, (cost, cash, non_cash, benefit))
+    contribution_t, net_modelled_t, net_rule_t = map(with_total, (contribution, net_modelled, net_rule))
+    e = _entity_index(results, entity)
+    payback_t = np.concatenate([v["payback"], results.payback[:, e, -1:]], axis=1)
+
+    net_m = summarise(net_modelled_t)
+    contrib = summarise(contribution_t)
+    net_r = summarise(net_rule_t)
+    mean_total_cost = float(np.mean(total_cost))
+    median_payback, p_payback = _payback_summary(payback_t, cost_t > 0)
+    paying = contribution_t > 0
+    per_pound = np.where(paying, cash_t / np.where(paying, contribution_t, 1.0), np.nan)
+
+    frame = pd.DataFrame({
+        "sector": [*sector_names, TOTAL],
+        "contributor": [*mask.tolist(), bool(mask.any())],
+        "cost_modelled": cost_t.mean(axis=0),
+        "benefit_cash": cash_t.mean(axis=0),
+        "benefit_non_cash": non_cash_t.mean(axis=0),
+        "net_modelled_mean": net_m["mean"],
+        "net_modelled_p05": net_m["p05"],
+        "net_modelled_p95": net_m["p95"],
+        "benefit_per_pound_modelled": safe_ratio(benefit_t.mean(axis=0), cost_t.mean(axis=0)),
+        "p_net_modelled_gt_0": np.mean(net_modelled_t > 0, axis=0),
+        "payback_year_median": median_payback,
+        "p_payback_within_horizon": p_payback,
+        "contribution_mean": contrib["mean"],
+        "contribution_p05": contrib["p05"],
+        "contribution_p95": contrib["p95"],
+        "contribution_share": safe_ratio(contribution_t.mean(axis=0), mean_total_cost),
+        "net_rule_mean": net_r["mean"],
+        "net_rule_p05": net_r["p05"],
+        "net_rule_p95": net_r["p95"],
+        "p_net_rule_gt_0": np.mean(net_rule_t > 0, axis=0),
+        "cash_benefit_per_pound_rule_median": _nanmedian(per_pound),
+        "net_rule_with_non_cash_mean": (net_rule_t + non_cash_t).mean(axis=0),
+    })
+    gap_stats = summarise(gap)
+    gap_summary = {k: float(gap_stats[k]) for k in ("mean", "median", "p05", "p95")}
+    gap_summary["p_gap"] = float(np.mean(gap > 0))
+    for column, key in (("funding_gap_mean", "mean"), ("funding_gap_p05", "p05"),
+                        ("funding_gap_p95", "p95"), ("p_funding_gap_gt_0", "p_gap")):
+        frame[column] = np.nan
+        if rule.rule == "break_even":
+            frame.loc[frame.index[-1], column] = gap_summary[key]
+    info = results.info
+    frame["rule"] = rule.rule
+    frame["entity"] = entity
+    frame["currency"] = info.currency
+    frame["price_year"] = info.price_year
+    frame["discounted"] = "yes"
+    frame["perspective"] = info.perspective
+    frame["horizon"] = info.horizon
+    frame = frame.set_index("sector")
+    frame.attrs.update(rule=rule.rule, entity=entity, currency=info.currency,
+                       price_year=info.price_year, discounted=True, perspective=info.perspective)
+    return CostSharing(
+        table=frame, rule=rule, entity=entity,
+        contributors=tuple(s for s, m in zip(sector_names, mask, strict=True) if m),
+        draws={"cost": cost, "cash": cash, "non_cash": non_cash, "contribution": contribution,
+               "net_rule": net_rule, "total_cost": total_cost, "gap": gap},
+        gap=gap_summary, fallback_draws=int(result.fallback.sum()), n_draws=n,
+        currency=info.currency, price_year=info.price_year, perspective=info.perspective,
+    )
+
+
+def cumulative_net_by_sector(results: Results, entity: str = PORTFOLIO) -> pd.DataFrame:
+    """Mean cumulative discounted net position as modelled, by year (rows) and sector (columns).
+
+    Built from the run's sums over draws of discounted flows (``results.sums['discounted_sum']``),
+    counted as the perspective counts them; column ``all`` is the total over sectors. The last row is
+    each sector's mean net present value. [GBP, discounted, the run's price year]
+    """
+    if results.sums is None or "discounted_sum" not in results.sums:
+        raise ValueError("these results keep no year-level sums (discounted_sum): run the scenario "
+                         "with roi_engine.model.run")
+    e = _entity_index(results, entity)
+    mean = results.sums["discounted_sum"] / results.info.draws  # (I, H, S, K)
+    flows = mean.sum(axis=0) if entity == PORTFOLIO else mean[e]
+    cost, benefit = cost_and_benefit(flows, results.weights)  # (H, S)
+    cumulative = np.cumsum(benefit - cost, axis=0)
+    frame = pd.DataFrame(cumulative, index=pd.RangeIndex(cumulative.shape[0], name="year"),
+                         columns=pd.Index(results.sectors, name="sector"))
+    frame[ALL_SECTORS] = cumulative.sum(axis=1)
+    frame.attrs.update(entity=entity, currency=results.info.currency,
+                       price_year=results.info.price_year, discounted=True,
+                       perspective=results.info.perspective, statistic="mean over draws")
+    return frame
+
+
+# --- terminal text -------------------------------------------------------------------------------
+
+
+def format_cost_sharing(sharing: CostSharing) -> str:
+    """Plain-text cost-sharing tables for the terminal: as modelled, then under the rule."""
+    t = sharing.table
+    rule = sharing.rule.rule
+    lines = [f"Cost sharing for {sharing.entity}: rule '{rule}' ({sharing.rule.description})",
+             f"All money: present values, discounted, {sharing.currency} {sharing.price_year} prices; "
+             f"means over {sharing.n_draws:,} draws; {sharing.perspective} perspective.",
+             "Cash-releasing = fiscal + economic; non-cash = health and wellbeing (social) value, shown "
+             "but never paying a share.", ""]
+    shown = [s for s in t.index[:-1] if not np.allclose(
+        t.loc[s, ["cost_modelled", "benefit_cash", "benefit_non_cash", "contribution_mean"]]
+        .to_numpy(float), 0)]
+    rows = [*shown, TOTAL]
+
+    modelled = []
+    for s in rows:
+        r = t.loc[s]
+        modelled.append([s, money(r["cost_modelled"]), money(r["benefit_cash"]),
+                         money(r["benefit_non_cash"]), money(r["net_modelled_mean"]),
+                         f"{money(r['net_modelled_p05'])} to {money(r['net_modelled_p95'])}",
+                         ratio(r["benefit_per_pound_modelled"]), share(r["p_net_modelled_gt_0"]),
+                         _payback_text(r["payback_year_median"], r["p_payback_within_horizon"])])
+    lines.append("As modelled (costs where the cost lines put them):")
+    lines.append(table(["sector", "pays", "gains: cash-releasing", "gains: non-cash", "net",
+                        "net 90% interval", "benefit per £1", "P(net > 0)", "payback (median)"],
+                       modelled))
+    lines += ["", f"Under the rule '{rule}':"]
+    under = []
+    for s in rows:
+        r = t.loc[s]
+        contributes = "" if s == TOTAL else ("yes" if r["contributor"] else "no")
+        under.append([s, contributes, money(r["contribution_mean"]),
+                      share(r["contribution_share"]), money(r["benefit_cash"]),
+                      money(r["net_rule_mean"]),
+                      f"{money(r['net_rule_p05'])} to {money(r['net_rule_p95'])}",
+                      share(r["p_net_rule_gt_0"]), ratio(r["cash_benefit_per_pound_rule_median"]),
+                      money(r["benefit_non_cash"])])
+    lines.append(table(["sector", "contributes?", "pays", "share of cost", "gains: cash-releasing",
+                        "net (cash)", "net (cash) 90% interval", "P(net > 0)", "cash £ per £1 paid",
+                        "+ non-cash"], under))
+    notes = ["", "net (cash) = cash-releasing benefit minus contribution; cash £ per £1 paid: median "
+                 "over draws in which the sector pays."]
+    idle = [s for s in t.index[:-1] if s not in shown and t.loc[s, "contributor"]]
+    if idle:
+        notes.append(f"Contributors with nothing to pay or gain: {', '.join(idle)}.")
+    if rule == "break_even":
+        g = sharing.gap
+        word = "a funding gap" if g["mean"] >= 0 else "a surplus"
+        notes.append(f"Funding gap = total cost minus what the contributors could pay and still break "
+                     f"even (negative = surplus): mean {money(g['mean'])} ({word}), 90% interval "
+                     f"{money(g['p05'])} to {money(g['p95'])}; P(gap > 0) = {share(g['p_gap'])}.")
+    if rule == "benefit_proportional":
+        notes.append(f"Draws in which no contributor gains cash, split by mean cash-releasing benefit "
+                     f"instead: {sharing.fallback_draws:,} of {sharing.n_draws:,}.")
+    if rule == "agreed":
+        agreed = ", ".join(f"{k} {100 * v:g}%" for k, v in sharing.rule.shares.items())
+        notes.append(f"Agreed shares: {agreed}.")
+    return "\n".join(lines + notes)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _entity_index(results: Results, entity: str) -> int:
+    if entity not in results.entities:
+        raise InputError(f"'{entity}' is not an intervention in this run", where="entity",
+                         hint=did_you_mean(entity, results.entities)
+                         or f"one of {list(results.entities)}")
+    return results.entities.index(entity)
+
+
+def _nanmedian(x: np.ndarray) -> np.ndarray:
+    """Median over draws (axis 0) ignoring NaN; NaN where a column is all NaN (no warning)."""
+    return summarise(x)["median"]
+
+
+def _payback_summary(payback: np.ndarray, invested: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median payback year and P(payback within the horizon), over draws where the sector pays.
+
+    A draw that pays but never pays back counts as later than any year (not dropped), so the median is
+    NaN ("never") when half or more of those draws never pay back. The median is a year that occurs
+    (no interpolation between years).
+    """
+    years = np.where(invested, np.where(np.isnan(payback), np.inf, payback), np.nan)
+    count = invested.sum(axis=0)
+    medians = np.full(years.shape[1], np.nan)
+    for j in np.flatnonzero(count):
+        medians[j] = np.quantile(years[invested[:, j], j], 0.5, method="inverted_cdf")
+    medians[np.isinf(medians)] = np.nan
+    within = safe_ratio(np.sum(invested & ~np.isnan(payback), axis=0), count)
+    return medians, within
+
+
+def _payback_text(median: float, within: float) -> str:
+    if math.isnan(within):
+        return "n/a (pays nothing)"
+    if math.isnan(median):
+        return f"never ({share(within)} of draws)"
+    return f"year {median:.0f}"
+
+
+__all__ = [
+    "RULES", "SHARE_TOLERANCE", "SharingRule", "CostSharing", "Contributions", "parse_shares",
+    "default_contributors", "sector_values", "cost_sharing", "cumulative_net_by_sector",
+    "format_cost_sharing", "as_modelled_contributions", "benefit_proportional_contributions",
+    "break_even_contributions", "agreed_contributions", "rule_contributions",
+]
