@@ -173,8 +173,9 @@ class InterventionFlows:
 
     Attributes
     ----------
-    cell_flows : ndarray, shape (n_draws, n_years, n_cells)
-        Undiscounted costs and benefits of each touched cell. [GBP, scenario prices]
+    cell_flows : ndarray, shape (n_draws, n_cells, n_years)
+        Undiscounted costs and benefits of each touched cell, year last (contiguous, so sums and
+        cumulative sums over years are fast). [GBP, scenario prices]
     cells : tuple of (int, int)
         ``(sector index, kind index)`` of each column of ``cell_flows``, kinds as in :data:`KINDS`.
     n_sectors : int
@@ -193,10 +194,10 @@ class InterventionFlows:
     @property
     def flows(self) -> np.ndarray:
         """The full cube ``flows[draw, year, sector, kind]``, zeros where untouched. [GBP]"""
-        n_draws, n_years, _ = self.cell_flows.shape
+        n_draws, _, n_years = self.cell_flows.shape
         out = np.zeros((n_draws, n_years, self.n_sectors, len(KINDS)))
         for c, (sector, kind) in enumerate(self.cells):
-            out[:, :, sector, kind] = self.cell_flows[:, :, c]
+            out[:, :, sector, kind] = self.cell_flows[:, c, :]
         return out
 
 
@@ -275,8 +276,8 @@ def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> 
             add(consequence.sector, consequence.value_type, lagged * value[:, None])
 
     cells = tuple(columns)
-    cell_flows = np.empty((n_draws, n_years, len(cells)))
+    cell_flows = np.empty((n_draws, len(cells), n_years))
     for c, parts in enumerate(columns.values()):
-        cell_flows[:, :, c] = parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
+        cell_flows[:, c, :] = parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
     return InterventionFlows(cell_flows=cell_flows, cells=cells, n_sectors=len(plan.sector_index),
                              avoided=avoided_all, participants=participants)

@@ -156,32 +156,35 @@ class Model:
         avoided_total, avoided_sum = [], []
         participants_total = np.empty((n, n_int))
         participants_sum = np.empty((n_int, n_years))
-        portfolio_net = np.zeros((n, n_years, n_sectors))
+        portfolio_net = np.zeros((n, n_sectors, n_years))
         portfolio_cost = np.zeros((n, n_sectors))
+        portfolio_sectors: set[int] = set()
         for i, plan in enumerate(self.plans):
             result = intervention_flows(plan, values, n)
             sectors, kinds = (np.array(a, dtype=int) for a in zip(*result.cells, strict=True))
-            discounted = result.cell_flows * self.discount[:, kinds][None, :, :]  # (n, H, C)
-            pv[:, i, sectors, kinds] = discounted.sum(axis=1)
-            flows_sum[i][:, sectors, kinds] = result.cell_flows.sum(axis=0)
-            discounted_sum[i][:, sectors, kinds] = discounted.sum(axis=0)
-            # Signed, perspective-weighted cells -> yearly net by the sectors touched.
+            discounted = result.cell_flows * self.discount.T[kinds][None, :, :]  # (n, C, H)
+            pv[:, i, sectors, kinds] = discounted.sum(axis=2)
+            flows_sum[i][:, sectors, kinds] = result.cell_flows.sum(axis=0).T
+            discounted_sum[i][:, sectors, kinds] = discounted.sum(axis=0).T
+            # Signed, perspective-weighted cells -> yearly net of each sector touched.
             is_cost = kinds == KIND_INDEX["cost"]
             signed = self.weights[sectors, kinds] * np.where(is_cost, -1.0, 1.0)
             touched = np.unique(sectors)
-            to_sector = (sectors[:, None] == touched[None, :]) * signed[:, None]  # (C, T)
-            net = discounted @ to_sector  # (n, H, T)
-            invested = (result.cell_flows[:, :, is_cost].sum(axis=1) * self.weights[sectors[is_cost],
-                        kinds[is_cost]]) @ (sectors[is_cost, None] == touched[None, :])  # (n, T)
-            portfolio_net[:, :, touched] += net
+            to_sector = (sectors[None, :] == touched[:, None]) * signed[None, :]  # (T, C)
+            net = to_sector @ discounted  # (n, T, H)
+            invested = -(to_sector * is_cost[None, :]) @ pv[:, i, sectors, kinds][:, :, None]
+            invested = invested[:, :, 0]  # (n, T): perspective-counted PV of costs
+            portfolio_net[:, touched] += net
             portfolio_cost[:, touched] += invested
+            portfolio_sectors.update(touched.tolist())
             self._payback_into(payback[:, i], cumulative[:, i], net, invested, touched)
             avoided_total.append(result.avoided.sum(axis=1))
             avoided_sum.append(result.avoided.sum(axis=0).T)
             participants_total[:, i] = result.participants.sum(axis=1)
             participants_sum[i] = result.participants.sum(axis=0)
-        self._payback_into(payback[:, n_int], cumulative[:, n_int], portfolio_net, portfolio_cost,
-                           np.arange(n_sectors))
+        touched = np.array(sorted(portfolio_sectors), dtype=int)
+        self._payback_into(payback[:, n_int], cumulative[:, n_int], portfolio_net[:, touched],
+                           portfolio_cost[:, touched], touched)
         return ChunkSummary(
             pv=pv, payback=payback, cumulative_net=cumulative,
             avoided_total=np.concatenate(avoided_total, axis=1),
@@ -193,14 +196,14 @@ class Model:
     @staticmethod
     def _payback_into(payback: np.ndarray, cumulative: np.ndarray, net: np.ndarray,
                       invested: np.ndarray, sectors: np.ndarray) -> None:
-        """Fill ``payback (n, S + 1)`` and ``cumulative (n, H)`` from yearly ``net (n, H, T)``.
+        """Fill ``payback (n, S + 1)`` and ``cumulative (n, H)`` from yearly ``net (n, T, H)``.
 
         ``net`` and ``invested (n, T)`` cover the sectors ``sectors`` (T of them); the others are
         left as they are (NaN: they pay nothing, so payback does not apply).
         """
-        by_sector = np.cumsum(net, axis=1)  # (n, H, T)
-        payback[:, sectors] = payback_year(np.moveaxis(by_sector, 1, -1), invested > 0)
-        total = by_sector.sum(axis=2)
+        by_sector = np.cumsum(net, axis=2)  # (n, T, H)
+        payback[:, sectors] = payback_year(by_sector, invested > 0)
+        total = by_sector.sum(axis=1)
         cumulative[:] = total
         payback[:, -1] = payback_year(total, invested.sum(axis=1) > 0)
 
