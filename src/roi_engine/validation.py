@@ -79,5 +79,9 @@ def markdown(table: pd.DataFrame) -> str:
         lines.append(
             f"| {r.intervention} | {r.horizon_years} y | {r.published:.2f} | {r.societal_base:.2f} "
             f"({r.societal_p05:.2f} to {r.societal_p95:.2f}) | {r.gap_societal_pct:+.0f}% | "
-            f"{r.economic_base:.2f} | {r.gap_economic_pct:+.0f}% | {r.public_sector_base:.2f} |")
+            f"{r.economic_base:.2f} | {r.gap_economic_pct:+.0f}% | {_ratio(r.public_sector_base)} |")
     return "\n".join(lines)
+
+
+def _ratio(x: float) -> str:
+    return "n/a (no public-sector cost)" if x != x else f"{x:.2f}"
