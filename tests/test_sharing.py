@@ -6,6 +6,8 @@ kernels) and on toy-scenario runs with 64-256 draws, random seeds and every pers
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -396,9 +398,14 @@ def test_benefit_proportional_with_a_contributor_that_never_gains_cash(toy_resul
     assert sharing.contributors == ("education",)
 
 
-def test_default_contributors_need_the_sector_table(toy_results):
+def test_default_contributors_come_from_the_runs_sector_table(toy_results):
+    assert toy_results.sector_table is not None  # a run keeps its sectors
+    contributors = cost_sharing(toy_results, "break_even").contributors
+    assert "individuals" not in contributors and "nhs" in contributors
+    bare = copy.copy(toy_results)
+    bare.sector_table = None
     with pytest.raises(InputError, match="sector table"):
-        cost_sharing(toy_results, "break_even")
+        cost_sharing(bare, "break_even")
 
 
 def test_a_sector_table_that_is_not_the_runs_is_refused(toy_results, toy_scenario):

@@ -39,7 +39,7 @@ def cases():
         yield pytest.param(row, id=row.intervention, marks=marks)
 
 
-@pytest.mark.parametrize("figure", cases())
+@pytest.mark.parametrize("figure", list(cases()))
 def test_societal_base_case_within_20_percent_of_the_published_figure(figure):
     results = benefit_per_pound(ROOT, figure.intervention, int(figure.horizon_years), "societal",
                                 draws=200)

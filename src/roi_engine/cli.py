@@ -18,7 +18,8 @@ from .results import atomic_write_text
 
 EXIT_BAD_INPUT = 2
 RESULT_FILES = ("summary.csv", "headline.csv", "by_sector.csv", "yearly.csv", "cumulative_net.csv",
-                "outcomes.csv", "draws.csv", "run_info.txt")
+                "outcomes.csv", "draws.csv", "run_info.txt", "cost_sharing.csv",
+                "cumulative_net_by_sector.csv")
 
 
 class _Group(click.Group):
@@ -71,11 +72,20 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
     show = not quiet and total > loaded.spec.chunk_size
     with tqdm(total=total, unit="draw", disable=not show, file=sys.stderr, leave=False) as bar:
         results = run_model(loaded, progress=bar.update)
+    from .sharing import cost_sharing, cumulative_net_by_sector, format_cost_sharing
+
+    sharing = cost_sharing(results, loaded.sharing)
     try:
         written = results.write_csv(out_dir)
+        written.append(atomic_write_text(out_dir / "cost_sharing.csv",
+                                         sharing.table.reset_index().to_csv(index=False)))
+        written.append(atomic_write_text(out_dir / "cumulative_net_by_sector.csv",
+                                         cumulative_net_by_sector(results).to_csv()))
     except OSError as exc:
         raise InputError(f"cannot write results ({exc.strerror})", file=out_dir) from None
     click.echo(format_summary(results))
+    click.echo("")
+    click.echo(format_cost_sharing(sharing))
     click.echo(f"\nResults written to {out_dir}/ ({len(written)} files: "
                f"{', '.join(p.name for p in written)})")
 

@@ -106,6 +106,8 @@ class Results:
         self.participants_total = participants_total
         self.sums = sums
         self.base = base
+        self.sector_table = None  # SectorTable of the run, set by from_arrays
+        self.sharing_rule = None  # SharingRule of the scenario, set by from_arrays
 
     @classmethod
     def from_arrays(cls, model, per_draw: dict, sums: dict, base) -> Results:
@@ -122,9 +124,12 @@ class Results:
             chunk_size=spec.chunk_size, year_detail_draws=min(spec.draws, YEAR_DETAIL_DRAWS),
         )
         entities = [plan.spec.id for plan in model.plans] + [PORTFOLIO]
-        return cls(info, entities, scenario.sectors.names, model.weights, model.outcome_labels,
-                   per_draw["pv"], per_draw["payback"], per_draw["cumulative_net"],
-                   per_draw["avoided_total"], per_draw["participants_total"], sums, base)
+        results = cls(info, entities, scenario.sectors.names, model.weights, model.outcome_labels,
+                      per_draw["pv"], per_draw["payback"], per_draw["cumulative_net"],
+                      per_draw["avoided_total"], per_draw["participants_total"], sums, base)
+        results.sector_table = scenario.sectors
+        results.sharing_rule = scenario.sharing
+        return results
 
     def __repr__(self) -> str:
         i = self.info

@@ -21,6 +21,7 @@ from .parameters import SECTORS_FILE, ParameterRegistry
 from .population import Area, find_area
 from .sampling import RankCorrelation
 from .sectors import SectorTable
+from .sharing import SharingRule, default_contributors
 from .specs import StrictModel, read_toml, validate
 
 DEFAULT_CHUNK_SIZE = 10_000
@@ -53,6 +54,14 @@ class CorrelationSpec(StrictModel):
     spearman: float = Field(gt=-1, lt=1)
 
 
+class SharingSpec(StrictModel):
+    """How partners would share the cost (see :mod:`roi_engine.sharing`)."""
+
+    rule: str = "as_modelled"
+    contributors: tuple[str, ...] | None = None
+    shares: dict[str, float] | None = None
+
+
 class ScenarioSpec(StrictModel):
     """The TOML as written."""
 
@@ -71,6 +80,7 @@ class ScenarioSpec(StrictModel):
     parameters_dir: str = "../parameters"
     interventions: tuple[ScenarioIntervention, ...] = Field(min_length=1)
     correlations: tuple[CorrelationSpec, ...] = ()
+    sharing: SharingSpec = SharingSpec()
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,7 @@ class Scenario:
     library : InterventionLibrary
     interventions : tuple of (ScenarioIntervention, InterventionSpec)
     correlations : tuple of RankCorrelation
+    sharing : SharingRule
     """
 
     spec: ScenarioSpec
@@ -103,6 +114,7 @@ class Scenario:
     library: InterventionLibrary
     interventions: tuple[tuple[ScenarioIntervention, InterventionSpec], ...]
     correlations: tuple[RankCorrelation, ...]
+    sharing: SharingRule
 
     @property
     def horizon(self) -> int:
@@ -126,13 +138,13 @@ class Scenario:
         validate(ScenarioSpec, spec.model_dump(), self.path)
         return Scenario(spec, self.path, self.area, self.price_year, self.discounting,
                         self.deflator, self.registry, self.sectors, self.library,
-                        self.interventions, self.correlations)
+                        self.interventions, self.correlations, self.sharing)
 
     def with_registry(self, registry: ParameterRegistry) -> Scenario:
         """A copy whose parameters come from ``registry`` (e.g. a commissioner's edited table)."""
         return Scenario(self.spec, self.path, self.area, self.price_year, self.discounting,
                         self.deflator, registry, self.sectors, self.library, self.interventions,
-                        self.correlations)
+                        self.correlations, self.sharing)
 
 
 def load_scenario(path: str | Path, *, parameters_dir: str | Path | None = None) -> Scenario:
@@ -195,5 +207,11 @@ def load_scenario_data(data: dict, *, path: str | Path,
             raise InputError("a parameter cannot be correlated with itself", file=path,
                              where=f"correlations[{i}].between")
         correlations.append(RankCorrelation(c.between[0], c.between[1], c.spearman))
+    try:
+        sharing = SharingRule(spec.sharing.rule, spec.sharing.contributors, spec.sharing.shares)
+        sharing.resolve(sectors.names, default_contributors(sectors))
+    except InputError as exc:
+        raise InputError(exc.message, file=path, where=f"sharing.{exc.where or 'rule'}",
+                         hint=exc.hint) from None
     return Scenario(spec, path, area, price_year, discounting, deflator, registry, sectors,
-                    library, tuple(chosen), tuple(correlations))
+                    library, tuple(chosen), tuple(correlations), sharing)
