@@ -146,6 +146,9 @@ def test_cli_sensitivity_methods_write_their_table(tmp_path, method):
     assert "Birmingham" in result.output and "2023/24" in result.output
     table = tmp_path / f"sensitivity_{method}.csv"
     assert table.exists() and len(table.read_text().splitlines()) > 2
+    if method == "tornado":
+        chart = tmp_path / "charts" / "tornado.png"
+        assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
 
 
 def test_cli_sensitivity_bad_output_is_one_line_exit_2(tmp_path):

@@ -135,7 +135,8 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
     loaded = load_scenario(scenario, parameters_dir=params_dir).with_settings(draws=draws, seed=seed)
     out_dir = out_dir or Path("results") / scenario.stem
     _refuse_to_overwrite_inputs(loaded, out_dir, (f"sensitivity_{method}.csv",))
-    text, table = run_sensitivity(loaded, method, output_text=output_text, n_base=n_base)
+    text, table = run_sensitivity(loaded, method, output_text=output_text, n_base=n_base,
+                                  chart_dir=out_dir / "charts" if method == "tornado" else None)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         path = atomic_write_text(out_dir / f"sensitivity_{method}.csv", table.to_csv(index=False))

@@ -8,6 +8,10 @@ year and perspective.
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -31,8 +35,9 @@ def _header(model: Model, output: Output | None, method: str) -> list[str]:
 
 
 def run_sensitivity(scenario: Scenario, method: str, *, output_text: str | None = None,
-                    n_base: int = 1024) -> tuple[str, pd.DataFrame]:
-    """Run ``method`` and return ``(summary text, table)``."""
+                    n_base: int = 1024, chart_dir: Path | None = None) -> tuple[str, pd.DataFrame]:
+    """Run ``method`` and return ``(summary text, table)``; a tornado also draws its chart into
+    ``chart_dir`` (``tornado.png``) when given."""
     model = Model(scenario)
     if method == "evppi":
         return _value_of_information(model)
@@ -50,6 +55,10 @@ def run_sensitivity(scenario: Scenario, method: str, *, output_text: str | None 
                            [[r.parameter, f"{r.low_value:.4g}", f"{r.high_value:.4g}",
                              f"{r.output_low:,.4g}", f"{r.output_high:,.4g}", f"{r.swing:,.4g}"]
                             for r in frame.itertuples()]))
+        if chart_dir is not None:
+            subtitle = f"{scenario.area.name}, {scenario.horizon} years, GBP {scenario.price_year}"
+            chart = tornado_chart(frame, output, Path(chart_dir) / "tornado.png", subtitle=subtitle)
+            lines.append(f"Chart: {chart}")
     elif method == "switching":
         threshold = 1.0 if output.metric == "benefit_per_pound" else 0.0
         frame = sa.switching_values(params, f, threshold)
@@ -86,6 +95,45 @@ def run_sensitivity(scenario: Scenario, method: str, *, output_text: str | None 
         raise ValueError(method)
     frame.insert(0, "output", output.label)
     return "\n".join(lines), frame
+
+
+def tornado_chart(frame: pd.DataFrame, output: Output, path: Path, *, top: int = 12,
+                  subtitle: str = "") -> Path:
+    """Draw the tornado (``frame`` from :func:`roi_engine.sensitivity.tornado`) as a PNG at ``path``.
+
+    One bar per parameter, widest swing on top, from the output at the parameter's 5th percentile to
+    the output at its 95th, around a line at the base case.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = frame.head(top).iloc[::-1]
+    base = float(frame["base"].iloc[0])
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.8), dpi=120)
+    for y, r in enumerate(rows.itertuples()):
+        ax.barh(y, r.output_low - base, left=base, color="#1f77b4", height=0.6,
+                label="parameter at its 5th percentile" if y == 0 else None)
+        ax.barh(y, r.output_high - base, left=base, color="#ff7f0e", height=0.6,
+                label="parameter at its 95th percentile" if y == 0 else None)
+    ax.axvline(base, color="black", linewidth=1)
+    ax.set_yticks(range(len(rows)), [r.parameter for r in rows.itertuples()])
+    ax.set_xlabel(f"{output.label} [{output.unit}]; base case {base:,.3g}")
+    ax.set_title("One-way sensitivity (tornado)" + (f"\n{subtitle}" if subtitle else ""), fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(handle)
+    try:
+        fig.savefig(temporary, format="png")
+        os.replace(temporary, path)
+    finally:
+        plt.close(fig)
+        Path(temporary).unlink(missing_ok=True)
+    return path
 
 
 def _draws(model: Model, output: Output | None) -> tuple[np.ndarray, np.ndarray]:
