@@ -148,33 +148,38 @@ def _draws(model: Model, output: Output | None) -> tuple[np.ndarray, np.ndarray]
     return np.concatenate(xs), np.concatenate(pvs)
 
 
-def _value_of_information(model: Model) -> tuple[str, pd.DataFrame]:
-    """EVPI for each intervention and the portfolio; EVPPI by parameter and by intervention."""
+def _value_of_information(model: Model, top: int = 5) -> tuple[str, pd.DataFrame]:
+    """EVPI of each fund / do-not-fund decision (each intervention, the portfolio), and EVPPI for
+    each uncertain parameter of that decision (and, for the portfolio, each intervention's group)."""
     x, pv = _draws(model, None)
-    entities = [p.spec.id for p in model.plans] + [PORTFOLIO]
-    rows = []
-    for entity in entities:
-        nb = output_from_pv(model, pv, Output("npv", entity))
-        rows.append({"decision": f"fund {entity}", "group": "all parameters (EVPI)",
-                     "parameters": "", "value": evpi(nb), "mean_npv": float(nb.mean()),
-                     "p_npv_gt_0": float(np.mean(nb > 0))})
-    nb = output_from_pv(model, pv, Output("npv", PORTFOLIO))
     uncertain = [model.parameters[j].name for j in sa.uncertain_columns(model.parameters)]
-    groups = {name: [name] for name in uncertain}
-    for plan in model.plans:
-        members = [n for n in uncertain if n in set(plan.spec.parameter_names())]
-        if len(model.plans) > 1 and members:
-            groups[f"all {plan.spec.id} parameters"] = members
-    partial = evppi_table(nb, x, model.names, groups)
-    for r in partial.itertuples():
-        rows.append({"decision": f"fund {PORTFOLIO}", "group": r.group, "parameters": r.parameters,
-                     "value": r.evppi, "mean_npv": float(nb.mean()),
-                     "p_npv_gt_0": float(np.mean(nb > 0))})
+    decisions = [(p.spec.id, set(p.spec.parameter_names())) for p in model.plans]
+    decisions.append((PORTFOLIO, set(uncertain)))
+    rows = []
+    for entity, own in decisions:
+        nb = output_from_pv(model, pv, Output("npv", entity))
+        common = {"decision": f"fund {entity}", "mean_npv": float(nb.mean()),
+                  "p_npv_gt_0": float(np.mean(nb > 0))}
+        total = evpi(nb)
+        rows.append({**common, "group": "all parameters (EVPI)", "parameters": "", "value": total})
+        if total <= 0:
+            continue  # no decision uncertainty: every EVPPI is 0 too
+        groups = {name: [name] for name in uncertain if name in own}
+        if entity == PORTFOLIO:
+            for plan in model.plans:
+                members = [n for n in uncertain if n in set(plan.spec.parameter_names())]
+                if members:
+                    groups[f"all {plan.spec.id} parameters"] = members
+        partial = evppi_table(nb, x, model.names, groups)
+        rows += [{**common, "group": r.group, "parameters": r.parameters, "value": r.evppi}
+                 for r in partial.itertuples()]
     frame = pd.DataFrame(rows)
     frame["unit"] = f"GBP {model.scenario.price_year}, area and horizon of the scenario"
     lines = _header(model, None, "value of information")
-    lines.append(f"Decision: fund or not; net benefit = NPV. {len(nb):,} draws.")
+    lines.append(f"Decision: fund or not; net benefit = NPV. {len(x):,} draws. EVPPI by regression "
+                 f"(Strong, Oakley and Brennan 2014); the {top} largest per decision are shown.")
+    shown = frame.groupby("decision", sort=False, group_keys=False).head(top + 1)
     lines.append(table(["decision", "information about", "value (EVPI / EVPPI)", "P(NPV > 0)"],
                        [[r.decision, r.group, money(r.value), f"{100 * r.p_npv_gt_0:.0f}%"]
-                        for r in frame.itertuples()]))
+                        for r in shown.itertuples()]))
     return "\n".join(lines), frame

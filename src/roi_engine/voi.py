@@ -86,12 +86,14 @@ def evppi_table(net_benefit: np.ndarray, x: np.ndarray, names: Sequence[str],
     Returns
     -------
     DataFrame: ``group, parameters, evppi`` sorted by EVPPI, plus the EVPI as an upper bound.
+    An estimate above the EVPI (regression noise, seen where the EVPI is small) is capped at the EVPI,
+    which bounds it in theory; ``capped`` says where that happened.
     """
     index = {n: j for j, n in enumerate(names)}
     total = evpi(net_benefit)
     rows = []
     for label, members in groups.items():
         value = evppi(net_benefit, x[:, [index[m] for m in members]])
-        rows.append({"group": label, "parameters": ", ".join(members), "evppi": value,
-                     "evpi": total})
+        rows.append({"group": label, "parameters": ", ".join(members), "evppi": min(value, total),
+                     "evpi": total, "capped": value > total})
     return pd.DataFrame(rows).sort_values("evppi", ascending=False, kind="stable").reset_index(drop=True)
