@@ -216,6 +216,18 @@ def product(refs: tuple[Ref, ...], values: Values, n_draws: int) -> np.ndarray:
     return out
 
 
+def consequence_flows(outcome, avoided: np.ndarray, values: Values, n_draws: int):
+    """Money that ``avoided (n_draws, n_years)`` units of ``outcome`` release, consequence by consequence.
+
+    Yields ``(sector, value_type, yearly)`` with ``yearly (n_draws, n_years)`` = (avoided convolved with
+    the lag profile) x product of ``per_unit``. [GBP, scenario prices]. Linear in ``avoided``.
+    """
+    for consequence in outcome.consequences:
+        value = product(consequence.factors, values, n_draws)
+        lagged = convolve_years(avoided, np.asarray(consequence.lag, dtype=float))
+        yield consequence.sector, consequence.value_type, lagged * value[:, None]
+
+
 def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> InterventionFlows:
     """Yearly costs and benefits by sector for one intervention, all draws of a chunk at once.
 
@@ -270,10 +282,8 @@ def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> 
         cohort = (per_cohort * per_participant * additionality)[:, None] * share_present
         avoided = cohort @ cohort_starts.T
         avoided_all[:, :, o] = avoided
-        for consequence in outcome.consequences:
-            value = product(consequence.factors, values, n_draws)
-            lagged = convolve_years(avoided, np.asarray(consequence.lag, dtype=float))
-            add(consequence.sector, consequence.value_type, lagged * value[:, None])
+        for sector, kind, yearly in consequence_flows(outcome, avoided, values, n_draws):
+            add(sector, kind, yearly)
 
     cells = tuple(columns)
     cell_flows = np.empty((n_draws, len(cells), n_years))

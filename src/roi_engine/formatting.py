@@ -66,7 +66,9 @@ def format_summary(results: Results) -> str:
     lines.append(table(["intervention", "participants", "PV costs", "PV benefits",
                         "NPV mean (90% interval)", "benefit per £1, base (90% interval)",
                         "P(>£1)", "payback (base)"], rows))
-    lines += ["", "Participants and PV columns: base case (every parameter at its point value).", ""]
+    lines += ["", "Participants and PV columns: base case (every parameter at its point value)."]
+    lines += [f"Overlap: {note}" for note in results.overlap_notes]
+    lines.append("")
 
     sectors = results.by_sector(PORTFOLIO)
     sector_rows = []

@@ -20,6 +20,7 @@ import numpy as np
 from .engine import KIND_INDEX, InterventionPlan, intervention_flows
 from .errors import InputError
 from .metrics import kind_discount_factors, payback_year, perspective_weights
+from .overlap import find_overlaps, remove_double_counting
 from .population import population_in_band
 from .sampling import chunk_rng, correlate, to_values, uniform_design
 from .scenario import Scenario
@@ -94,6 +95,11 @@ class Model:
                 n_years=n_years,
             ))
         self.plans: tuple[InterventionPlan, ...] = tuple(plans)
+        try:
+            self.overlaps = find_overlaps(self.plans, scenario.area)
+        except InputError as exc:
+            raise InputError(exc.message, file=scenario.path, where="interventions",
+                             hint=exc.hint) from None
         names: dict[str, None] = {}
         for plan in self.plans:
             for name in plan_parameter_names(plan):
@@ -109,6 +115,10 @@ class Model:
         self.discount = kind_discount_factors(scenario.discounting, n_years)
         public = np.array([s.public_body for s in scenario.sectors.sectors])
         self.weights = perspective_weights(scenario.perspective, public)
+        self.overlap_notes = tuple(
+            f"{self.plans[o.first].spec.id} and {self.plans[o.second].spec.id} both change "
+            f"'{o.outcome}' in {o.shared_population:,.0f} people of overlapping ages: risks combined "
+            "multiplicatively, double counting removed (docs/method.md)" for o in self.overlaps)
         self.outcome_labels = tuple(
             (plan.spec.id, o.id, o.unit) for plan in self.plans for o in plan.spec.outcomes)
 
@@ -159,8 +169,10 @@ class Model:
         portfolio_net = np.zeros((n, n_sectors, n_years))
         portfolio_cost = np.zeros((n, n_sectors))
         portfolio_sectors: set[int] = set()
-        for i, plan in enumerate(self.plans):
-            result = intervention_flows(plan, values, n)
+        separate = [intervention_flows(plan, values, n) for plan in self.plans]
+        if self.overlaps:
+            separate, _ = remove_double_counting(self.plans, separate, self.overlaps, values, n)
+        for i, result in enumerate(separate):
             sectors, kinds = (np.array(a, dtype=int) for a in zip(*result.cells, strict=True))
             discounted = result.cell_flows * self.discount.T[kinds][None, :, :]  # (n, C, H)
             pv[:, i, sectors, kinds] = discounted.sum(axis=2)

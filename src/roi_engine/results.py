@@ -108,6 +108,7 @@ class Results:
         self.base = base
         self.sector_table = None  # SectorTable of the run, set by from_arrays
         self.sharing_rule = None  # SharingRule of the scenario, set by from_arrays
+        self.overlap_notes: tuple[str, ...] = ()  # interventions acting on the same outcome and people
 
     @classmethod
     def from_arrays(cls, model, per_draw: dict, sums: dict, base) -> Results:
@@ -129,6 +130,7 @@ class Results:
                       per_draw["avoided_total"], per_draw["participants_total"], sums, base)
         results.sector_table = scenario.sectors
         results.sharing_rule = scenario.sharing
+        results.overlap_notes = model.overlap_notes
         return results
 
     def __repr__(self) -> str:
