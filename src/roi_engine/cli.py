@@ -51,21 +51,25 @@ seed_option = click.option("--seed", type=click.IntRange(min=0), default=None,
 @seed_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the results (default: results/<scenario name>).")
-@click.option("--params", "params_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Read parameter tables from this folder instead.")
+@click.option("--params", "params_source", type=click.Path(path_type=Path), default=None,
+              help="Parameters from this workbook (.xlsx, see 'params export') or folder of CSV tables.")
+@click.option("--library", "library_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), show_default=True,
+              help="Folder holding interventions/ (for a scenario given as a workbook).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | None,
-        params_dir: Path | None, quiet: bool) -> None:
-    """Run SCENARIO (a TOML file) and write tidy CSV results.
+        params_source: Path | None, library_dir: Path, quiet: bool) -> None:
+    """Run SCENARIO (a TOML file, or a parameter workbook with its Scenario sheet) and write results.
 
     \b
-    Example:
+    Examples:
         roi-engine run scenarios/default.toml --draws 20000 --seed 1 --out results/bham
+        roi-engine run scenarios/default.toml --params my_params.xlsx
+        roi-engine run my_params.xlsx --library .
     """
     from .model import run as run_model
-    from .scenario import load_scenario
 
-    loaded = load_scenario(scenario, parameters_dir=params_dir).with_settings(draws=draws, seed=seed)
+    loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
     out_dir = out_dir or Path("results") / scenario.stem
     _refuse_to_overwrite_inputs(loaded, out_dir)
     total = loaded.spec.draws
@@ -88,6 +92,21 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
     click.echo(format_cost_sharing(sharing))
     click.echo(f"\nResults written to {out_dir}/ ({len(written)} files: "
                f"{', '.join(p.name for p in written)})")
+
+
+def _load(scenario: Path, params_source: Path | None, library_dir: Path):
+    """A scenario from a TOML or a workbook, with parameters from CSV tables or a workbook."""
+    from .excel import is_workbook, load_scenario_with_workbook, load_workbook_scenario
+    from .scenario import load_scenario
+
+    if is_workbook(scenario):
+        if params_source is not None:
+            raise InputError("a workbook scenario carries its own parameters; drop --params",
+                             file=scenario)
+        return load_workbook_scenario(scenario, interventions_dir=library_dir / "interventions")
+    if params_source is not None and is_workbook(params_source):
+        return load_scenario_with_workbook(scenario, params_source)
+    return load_scenario(scenario, parameters_dir=params_source)
 
 
 def _refuse_to_overwrite_inputs(scenario, out_dir: Path, names=RESULT_FILES) -> None:
@@ -116,11 +135,14 @@ SENSITIVITY_METHODS = ("tornado", "switching", "sobol", "morris", "delta", "evpp
 @seed_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the table (default: results/<scenario name>).")
-@click.option("--params", "params_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Read parameter tables from this folder instead.")
+@click.option("--params", "params_source", type=click.Path(path_type=Path), default=None,
+              help="Parameters from this workbook (.xlsx, see 'params export') or folder of CSV tables.")
+@click.option("--library", "library_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), show_default=True,
+              help="Folder holding interventions/ (for a scenario given as a workbook).")
 def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: int,
                 draws: int | None, seed: int | None, out_dir: Path | None,
-                params_dir: Path | None) -> None:
+                params_source: Path | None, library_dir: Path) -> None:
     """Which assumptions the answer hangs on, and what better evidence would be worth.
 
     \b
@@ -129,10 +151,9 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
         roi-engine sensitivity scenarios/default.toml --method sobol --n 1024 --output npv
         roi-engine sensitivity scenarios/default.toml --method evppi --draws 20000
     """
-    from .scenario import load_scenario
     from .sensitivity_report import run_sensitivity
 
-    loaded = load_scenario(scenario, parameters_dir=params_dir).with_settings(draws=draws, seed=seed)
+    loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
     out_dir = out_dir or Path("results") / scenario.stem
     _refuse_to_overwrite_inputs(loaded, out_dir, (f"sensitivity_{method}.csv",))
     text, table = run_sensitivity(loaded, method, output_text=output_text, n_base=n_base,
@@ -144,6 +165,48 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
         raise InputError(f"cannot write results ({exc.strerror})", file=out_dir) from None
     click.echo(text)
     click.echo(f"\nTable written to {path}")
+
+
+@main.group()
+def params() -> None:
+    """Take every parameter into an Excel workbook, and check one before a run."""
+
+
+@params.command("export")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The workbook to write (.xlsx).")
+@click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Fill the Scenario sheet from this scenario.")
+@click.option("--params", "params_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Folder of CSV parameter tables (default: the scenario's, or ./parameters).")
+@click.option("--force", is_flag=True, help="Replace the workbook if it exists.")
+def params_export(out_path: Path, scenario_path: Path | None, params_dir: Path | None,
+                  force: bool) -> None:
+    """Write the parameter workbook: README, Scenario and one sheet per parameter table.
+
+    \b
+    Example:
+        roi-engine params export --out birmingham.xlsx --scenario scenarios/default.toml
+    """
+    from .excel import export_workbook
+    from .scenario import load_scenario
+
+    scenario = load_scenario(scenario_path, parameters_dir=params_dir) if scenario_path else None
+    if params_dir is None:
+        params_dir = (scenario_path.parent / scenario.spec.parameters_dir) if scenario else Path("parameters")
+    path = export_workbook(out_path, params_dir, scenario, overwrite=force)
+    click.echo(f"Workbook written to {path}. Edit the yellow cells, then: roi-engine params check {path}")
+
+
+@params.command("check")
+@click.argument("workbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--library", "library_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("."), show_default=True, help="Folder holding interventions/.")
+def params_check(workbook: Path, library_dir: Path) -> None:
+    """Check a parameter workbook cell by cell; print a summary, or the first problem and exit 2."""
+    from .excel import check_workbook
+
+    click.echo(check_workbook(workbook, interventions_dir=library_dir / "interventions"))
 
 
 @main.command()

@@ -34,6 +34,7 @@ import math
 import os
 import re
 import tempfile
+import typing
 import warnings
 import zipfile
 import zlib
@@ -46,7 +47,7 @@ from xml.etree.ElementTree import ParseError
 import pandas as pd
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -60,6 +61,7 @@ from .parameters import COLUMNS, REQUIRED_COLUMNS, SECTORS_FILE, Parameter, Para
 from .scenario import Scenario, ScenarioSpec, load_scenario_data
 from .sectors import COLUMNS as SECTOR_COLUMNS
 from .sectors import YES_NO, Sector, SectorTable
+from .sharing import RULES, SharingRule, default_contributors
 from .specs import read_toml, validate
 
 __all__ = [
@@ -111,12 +113,13 @@ SECTOR_WIDTHS = {"sector": 20, "label": 34, "public_body": 12, "default_contribu
                  "description": 100}
 
 # The Scenario sheet: settings (in this order), then the interventions table, then correlations.
-SETTINGS = ("name", "description", "area", "horizon", "price_year", "perspective", "discounting", "draws",
-            "seed", "sampling", "chunk_size")
+SETTINGS = ("name", "description", "area", "horizon", "price_year", "perspective", "discounting", "sharing",
+            "draws", "seed", "sampling", "chunk_size")
 INTEGER_SETTINGS = frozenset({"horizon", "draws", "seed", "chunk_size"})
 SETTING_COLUMNS = ("setting", "value", "description")
 INTERVENTION_COLUMNS = ("intervention", "reach", "uptake", "delivery_years", "programme")
 CORRELATION_COLUMNS = ("parameter_1", "parameter_2", "spearman")
+SHARING_COLUMNS = ("sector", "contributor", "agreed_share")
 SPARE_INTERVENTION_ROWS = 3
 SPARE_CORRELATION_ROWS = 2
 
@@ -247,7 +250,7 @@ def read_workbook(path: str | Path) -> WorkbookInputs:
     registry = ParameterRegistry(params)
     scenario_data, cells = None, {}
     if SCENARIO_SHEET in book.sheetnames:
-        scenario_data, cells = _read_scenario_sheet(book, registry)
+        scenario_data, cells = _read_scenario_sheet(book, registry, sectors)
     return WorkbookInputs(path, registry, sectors, scenario_data, manifest.tables, locations, cells)
 
 
@@ -381,7 +384,8 @@ def _build_workbook(registry: ParameterRegistry, sectors: SectorTable, scenario:
         _write_parameter_sheet(workbook.create_sheet(sheet), tables[stem])
     _write_sectors_sheet(workbook.create_sheet(SECTORS_SHEET), sectors)
     _write_manifest(manifest, list(zip(sheets, stems, strict=True)), sectors, scenario is not None)
-    workbook.move_sheet(manifest, offset=len(workbook.sheetnames))
+    last = len(workbook.sheetnames) - 1
+    workbook.move_sheet(manifest, offset=last - workbook.sheetnames.index(MANIFEST_SHEET))
     _write_readme(readme, list(zip(sheets, stems, strict=True)), registry, scenario)
     workbook.active = 0
     workbook.properties.creator = "roi-engine"
@@ -479,7 +483,8 @@ def _write_parameter_sheet(ws: Worksheet, params: Sequence[Parameter]) -> None:
         prob = DataValidation(type="decimal", operator="between", formula1="0", formula2="1",
                               showErrorMessage=True, errorTitle="Not a probability",
                               error="A probability, share or proportion lies between 0 and 1.")
-        prob.add(" ".join(probability_cells))
+        for cell in probability_cells:
+            prob.add(cell)
         ws.add_data_validation(prob)
     price = get_column_letter(column["price_year"])
     for row in range(len(params) + 2, last + 1):
@@ -521,6 +526,8 @@ def _setting_descriptions() -> dict[str, str]:
         "seed": "Random seed: the same seed and settings give exactly the same numbers.",
         "sampling": "lhs (Latin hypercube, steadier) or mc (plain Monte Carlo).",
         "chunk_size": "Advanced: draws computed at a time (memory use). Leave as it is.",
+        "sharing": "How partners would share the total cost (the cost-sharing table below names who pays): "
+                   + "; ".join(f"{rule}: {meaning}" for rule, meaning in RULES.items()) + ".",
     }
 
 
@@ -537,18 +544,17 @@ def _write_scenario_sheet(ws: Worksheet, scenario: Scenario, lists: _ListMaker) 
     descriptions = _setting_descriptions()
     row_of = {}
     for row, setting in enumerate(SETTINGS, start=2):
-        value = getattr(spec, setting)
+        value = spec.sharing.rule if setting == "sharing" else getattr(spec, setting)
         row_of[setting] = row
         _style(ws.cell(row=row, column=1, value=setting), False)
         cell = ws.cell(row=row, column=2, value=value if value != "" else None)
         _style(cell, True, text=setting in ("price_year", "area", "name", "description"))
-        if setting == "description":
-            cell.alignment = Alignment(wrap_text=False)
         _style(ws.cell(row=row, column=3, value=descriptions[setting]), False)
     for setting, items, prompt in (
         ("perspective", list(PERSPECTIVES), "Choose public_sector, economic or societal."),
         ("sampling", ["lhs", "mc"], "Choose lhs or mc."),
         ("discounting", list(_shipped_schemes()), "Choose a discount-rate scheme from the list."),
+        ("sharing", list(RULES), "Choose a cost-sharing rule from the list."),
     ):
         dv = lists.validation(items, prompt)
         dv.add(f"B{row_of[setting]}")
@@ -586,6 +592,36 @@ def _write_scenario_sheet(ws: Worksheet, scenario: Scenario, lists: _ListMaker) 
     ws.add_data_validation(share)
 
     row += 2
+    sharing = spec.sharing
+    _style_header(ws, SHARING_COLUMNS, {}, row=row, comments={
+        "sector": "A sector (see the sectors sheet).",
+        "contributor": "yes: the sector pays a share of the cost under the sharing rule; no: it does not. "
+                       "All blank: the default contributors (default_contributor on the sectors sheet). "
+                       "Not used by the as_modelled rule.",
+        "agreed_share": "For the 'agreed' rule only: each contributor's share of the total cost, 0 to 1; "
+                        "the shares add up to 1.",
+    })
+    first = row + 1
+    for sector in scenario.sectors.names:
+        row += 1
+        flag = None if sharing.contributors is None else ("yes" if sector in sharing.contributors else "no")
+        share_value = None if sharing.shares is None else sharing.shares.get(sector)
+        _style(ws.cell(row=row, column=1, value=sector), False, text=True)
+        _style(ws.cell(row=row, column=2, value=flag), True, text=True)
+        _style(ws.cell(row=row, column=3, value=share_value), True)
+    sector_list = lists.validation(list(scenario.sectors.names), "Choose a sector from the list.")
+    sector_list.add(f"A{first}:A{row}")
+    yes_no = DataValidation(type="list", formula1='"yes,no"', allow_blank=True, showErrorMessage=True,
+                            errorTitle="yes or no", error="Type yes or no (or leave every row blank).")
+    yes_no.add(f"B{first}:B{row}")
+    shares = DataValidation(type="decimal", operator="between", formula1="0", formula2="1",
+                            allow_blank=True, showErrorMessage=True, errorTitle="Not a share",
+                            error="A share lies between 0 and 1.")
+    shares.add(f"C{first}:C{row}")
+    for dv in (sector_list, yes_no, shares):
+        ws.add_data_validation(dv)
+
+    row += 2
     _style_header(ws, CORRELATION_COLUMNS, {}, row=row, comments={
         "parameter_1": "Optional: two uncertain parameters whose draws move together.",
         "spearman": "Target Spearman rank correlation, strictly between -1 and 1.",
@@ -602,7 +638,8 @@ def _write_scenario_sheet(ws: Worksheet, scenario: Scenario, lists: _ListMaker) 
 
 def _write_manifest(ws: Worksheet, tables: Sequence[tuple[str, str]], sectors: SectorTable,
                     has_scenario: bool) -> None:
-    rows: list[tuple[Any, ...]] = [(MANIFEST_MARK, FORMAT_VERSION), ("scenario", "yes" if has_scenario else "no")]
+    rows: list[tuple[Any, ...]] = [(MANIFEST_MARK, FORMAT_VERSION),
+                                   ("scenario", "yes" if has_scenario else "no")]
     rows += [("table", sheet, stem) for sheet, stem in tables]
     rows += [("sector", s.name) for s in sectors.sectors]
     for r, values in enumerate(rows, start=1):
@@ -652,8 +689,9 @@ def _write_readme(ws: Worksheet, tables: Sequence[tuple[str, str]], registry: Pa
         lines.append((name, ", ".join(meaning) if meaning else "(no numbers: the value is certain)", None))
     lines += [("", "", None), ("Sheets", "", BOLD)]
     if scenario is not None:
-        lines.append((SCENARIO_SHEET, "Area, programmes, reach, uptake, years, horizon, price year, "
-                                      "discounting, draws, seed, perspective, sampling.", None))
+        lines.append((SCENARIO_SHEET, "Area, horizon, price year, perspective, discounting, cost-sharing "
+                                      "rule, draws, seed, sampling; the programmes with their reach, uptake "
+                                      "and years of delivery; who shares the cost; rank correlations.", None))
     counts: dict[str, int] = {}
     for p in registry.values():
         counts[Path(p.file).stem] = counts.get(Path(p.file).stem, 0) + 1
@@ -662,7 +700,8 @@ def _write_readme(ws: Worksheet, tables: Sequence[tuple[str, str]], registry: Pa
     lines.append((SECTORS_SHEET, "Who pays and who gains (read-only).", None))
 
     for row, (a, b, style) in enumerate(lines, start=1):
-        first, second = ws.cell(row=row, column=1, value=a or None), ws.cell(row=row, column=2, value=b or None)
+        first = ws.cell(row=row, column=1, value=a or None)
+        second = ws.cell(row=row, column=2, value=b or None)
         if style in ("input", "fixed"):
             _style(first, style == "input")
         elif style == "header":
@@ -718,7 +757,7 @@ class _Book:
         self.values = values
         self.formulas = formulas
         self.sheetnames: list[str] = list(values.sheetnames)
-        self._grids: dict[str, tuple[dict, dict, int, int]] = {}
+        self._grids: dict[str, _Grid] = {}
 
     @classmethod
     def open(cls, path: Path) -> _Book:
@@ -744,26 +783,27 @@ class _Book:
                              hint="open it in Excel and save it again as 'Excel Workbook (*.xlsx)'") from None
         return cls(path, values, formulas)
 
-    def grid(self, sheet: str) -> tuple[dict, dict, int, int]:
-        """``(values, formulas, max_row, max_column)`` of a sheet; only non-empty cells are kept."""
+    def grid(self, sheet: str) -> _Grid:
+        """The non-empty cells of a sheet (values and formulas)."""
         if sheet not in self._grids:
             ws, wf = self.values[sheet], self.formulas[sheet]
-            values = {(c.row, c.column): c for row in ws.iter_rows() for c in row if c.value is not None}
+            values = {(c.row, c.column): c for c in ws._cells.values() if c.value is not None}
             formulas = {}
-            for row in wf.iter_rows():
-                for c in row:
-                    text = _formula_text(c.value)
-                    if text is not None:
-                        formulas[(c.row, c.column)] = text
-            cells = list(values) + list(formulas)
-            max_row = max((r for r, _ in cells), default=0)
-            max_col = max((c for _, c in cells), default=0)
-            self._grids[sheet] = (values, formulas, max_row, max_col)
+            for c in wf._cells.values():
+                text = _formula_text(c.value)
+                if text is not None:
+                    formulas[(c.row, c.column)] = text
+            columns: dict[int, set[int]] = {}
+            for row, col in list(values) + list(formulas):
+                columns.setdefault(row, set()).add(col)
+            self._grids[sheet] = _Grid(values, formulas,
+                                       {row: sorted(cols) for row, cols in sorted(columns.items())})
         return self._grids[sheet]
 
     def text(self, sheet: str, row: int, col: int) -> str:
         """The cell's value as text ("" for blank); a formula without a result or an error is an error."""
-        values, formulas, _, _ = self.grid(sheet)
+        grid = self.grid(sheet)
+        values, formulas = grid.values, grid.formulas
         cell = values.get((row, col))
         where = _ref(sheet, f"{get_column_letter(col)}{row}")
         if cell is None:
@@ -781,15 +821,15 @@ class _Book:
     def raw(self, sheet: str, row: int, col: int) -> Any:
         """The cell's stored value (after :meth:`text` has checked it), or None."""
         self.text(sheet, row, col)
-        cell = self.grid(sheet)[0].get((row, col))
+        cell = self.grid(sheet).values.get((row, col))
         return None if cell is None else cell.value
 
     def no_merged_cells(self, sheet: str) -> None:
         merged = sorted(self.values[sheet].merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))
         if merged:
             coord = merged[0].coord
-            raise InputError(f"cells {coord} are merged", file=self.path, where=_ref(sheet, coord),
-                             hint="unmerge them (Home > Merge & Center) and put one value in each cell")
+            raise InputError("merged cells in a table", file=self.path, where=_ref(sheet, coord),
+                             hint="unmerge them with Home > Merge & Center, and put one value in each cell")
 
     def require_sheets(self, manifest: _Manifest) -> None:
         expected = [sheet for sheet, _ in manifest.tables] + [SECTORS_SHEET]
@@ -804,14 +844,15 @@ class _Book:
             raise InputError(
                 f"sheet '{sheet}' is missing", file=self.path,
                 hint=f"{hint} Rename it back: sheets are found by name" if hint
-                else "restore it from a freshly exported workbook (sheets are found by name)")
+                else "restore it from a freshly exported workbook: sheets are found by name")
 
 
 def _check_signature(path: Path, data: bytes) -> None:
     """Tell an encrypted workbook, an old .xls, a text file or a cut-short file from an .xlsx."""
     if not data:
         raise InputError("the file is empty (0 bytes), not an .xlsx workbook", file=path,
-                         hint="it may not have finished saving or copying; get a fresh copy or export it again")
+                         hint="it may not have finished saving or copying: get a fresh copy, or export "
+                              "it again")
     if data.startswith(OLE_SIGNATURE):
         if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
             raise InputError("the workbook is password-protected (encrypted), so it cannot be read",
@@ -821,10 +862,11 @@ def _check_signature(path: Path, data: bytes) -> None:
                          hint="open it in Excel and save it as 'Excel Workbook (*.xlsx)'")
     if not data.startswith(ZIP_SIGNATURE):
         if _looks_like_text(data):
-            raise InputError("not an Excel workbook: it is a text file (a CSV renamed to .xlsx?)", file=path,
+            raise InputError("not an Excel workbook: it is a text file, perhaps a CSV renamed to .xlsx",
+                             file=path,
                              hint="open it in Excel and save it as 'Excel Workbook (*.xlsx)', or give "
                                   "the folder of CSV tables instead")
-        raise InputError("not an Excel workbook (.xlsx files are zip archives; this one is not)", file=path,
+        raise InputError("not an Excel workbook: .xlsx files are zip archives and this one is not", file=path,
                          hint="open it in Excel and save it as 'Excel Workbook (*.xlsx)'")
 
 
@@ -840,9 +882,20 @@ def _looks_like_text(data: bytes) -> bool:
 
 
 def _damaged(path: Path) -> InputError:
-    return InputError("the workbook is damaged or incomplete (it cannot be opened as an .xlsx file)",
+    return InputError("the workbook is damaged or incomplete: it cannot be opened as an .xlsx file",
                       file=path, hint="it may have been cut short while copying or downloading: get a "
                                       "fresh copy, or export it again")
+
+
+@dataclass(frozen=True)
+class _Grid:
+    values: dict[tuple[int, int], Any]  # (row, column) -> openpyxl cell with a value
+    formulas: dict[tuple[int, int], str]  # (row, column) -> formula text
+    columns: dict[int, list[int]]  # row -> its non-empty columns, rows in order
+
+    @property
+    def max_row(self) -> int:
+        return max(self.columns, default=0)
 
 
 @dataclass(frozen=True)
@@ -855,20 +908,23 @@ class _Manifest:
 def _read_manifest(book: _Book) -> _Manifest:
     path = book.path
     if MANIFEST_SHEET not in book.sheetnames:
-        if all(book.grid(sheet)[2] == 0 for sheet in book.sheetnames):
+        if all(not book.grid(sheet).columns for sheet in book.sheetnames):
             raise InputError("the workbook is empty", file=path,
                              hint=f"start from an exported workbook: {EXPORT_COMMAND}")
-        raise InputError(f"not a workbook made by roi-engine (its hidden sheet '{MANIFEST_SHEET}' is missing)",
-                         file=path, hint=f"export a fresh workbook ({EXPORT_COMMAND}) and copy your "
-                                         "changes into it")
-    values, _, max_row, _ = book.grid(MANIFEST_SHEET)
+        raise InputError(f"not a workbook made by roi-engine: its hidden sheet '{MANIFEST_SHEET}' is "
+                         "missing", file=path,
+                         hint=f"export a fresh workbook with '{EXPORT_COMMAND}' and copy your changes "
+                              "into it")
+    grid = book.grid(MANIFEST_SHEET)
+    values, max_row = grid.values, grid.max_row
 
     def cell(row: int, col: int) -> Any:
         found = values.get((row, col))
         return None if found is None else found.value
 
     damaged = InputError(f"the hidden sheet '{MANIFEST_SHEET}' has been changed", file=path,
-                         hint=f"export a fresh workbook ({EXPORT_COMMAND}) and copy your changes into it")
+                         hint=f"export a fresh workbook with '{EXPORT_COMMAND}' and copy your changes "
+                              "into it")
     if cell(1, 1) != MANIFEST_MARK or cell(1, 2) != FORMAT_VERSION:
         raise damaged
     tables, sectors, has_scenario = [], [], None
@@ -903,11 +959,11 @@ class _Table:
 
 
 def _read_table(book: _Book, sheet: str, header_row: int, last_row: int, expected: Sequence[str],
-                required: Sequence[str]) -> _Table:
+                required: Sequence[str], stray_hint: str = "clear it") -> _Table:
     """Find the headings in ``header_row`` by name and the non-blank rows below, up to ``last_row``."""
-    _, _, _, max_col = book.grid(sheet)
+    grid = book.grid(sheet)
     headings: dict[str, int] = {}
-    for col in range(1, max_col + 1):
+    for col in grid.columns.get(header_row, ()):
         text = book.text(sheet, header_row, col)
         if not text:
             continue
@@ -929,27 +985,26 @@ def _read_table(book: _Book, sheet: str, header_row: int, last_row: int, expecte
                          hint=f"the heading row needs: {', '.join(required)}")
     rows = []
     known = set(headings.values())
-    for row in range(header_row + 1, last_row + 1):
-        texts = {col: book.text(sheet, row, col) for col in range(1, max_col + 1)}
+    for row in (r for r in grid.columns if header_row < r <= last_row):
+        texts = {col: book.text(sheet, row, col) for col in grid.columns[row]}
         stray = [col for col, text in texts.items() if text and col not in known]
         if stray:
             col = stray[0]
             raise InputError("a value lies in a column with no heading", file=book.path,
                              where=_ref(sheet, f"{get_column_letter(col)}{row}"),
-                             hint=f"clear it, or put it in a column headed {', '.join(expected)}")
-        if any(texts[col] for col in known):
+                             hint=stray_hint)
+        if any(texts.values()):
             rows.append(row)
     return _Table(sheet, header_row, headings, tuple(rows))
 
 
 def _first_row(book: _Book, sheet: str) -> int:
     """The first non-blank row of a sheet (the heading row), or an error for an empty sheet."""
-    values, formulas, _, _ = book.grid(sheet)
-    rows = [r for r, _ in values] + [r for r, _ in formulas]
+    rows = book.grid(sheet).columns
     if not rows:
         raise InputError("the sheet is empty", file=book.path, where=_ref(sheet, "A1"),
                          hint="restore the table from a freshly exported workbook")
-    return min(rows)
+    return next(iter(rows))
 
 
 def _relocate_parameter_error(exc: InputError, sheet: str, columns: Mapping[str, int]) -> InputError:
@@ -974,11 +1029,13 @@ def _read_parameter_sheet(book: _Book, sheet: str) -> list[tuple[Parameter, str]
     """Every parameter row of a sheet, validated by the CSV row parser, with the cell of its name."""
     book.no_merged_cells(sheet)
     header = _first_row(book, sheet)
-    table = _read_table(book, sheet, header, book.grid(sheet)[2], COLUMNS, REQUIRED_COLUMNS)
+    table = _read_table(book, sheet, header, book.grid(sheet).max_row, COLUMNS, REQUIRED_COLUMNS,
+                        "put comments in the 'notes' column, or clear the cell")
     deflator = DeflatorTable.default()
     found = []
     for row in table.rows:
-        raw = pd.Series({name: book.text(sheet, row, col) for name, col in table.columns.items()}, dtype=object)
+        cells = {name: book.text(sheet, row, col) for name, col in table.columns.items()}
+        raw = pd.Series(cells, dtype=object)
         try:
             parameter = _parse_row(raw, book.path, row)
             if parameter.price_year is not None:
@@ -1001,7 +1058,7 @@ def _read_sectors(book: _Book, expected: Sequence[str]) -> SectorTable:
     sheet, path = SECTORS_SHEET, book.path
     book.no_merged_cells(sheet)
     header = _first_row(book, sheet)
-    table = _read_table(book, sheet, header, book.grid(sheet)[2], SECTOR_COLUMNS, SECTOR_COLUMNS)
+    table = _read_table(book, sheet, header, book.grid(sheet).max_row, SECTOR_COLUMNS, SECTOR_COLUMNS)
     cols = table.columns
     sectors: list[Sector] = []
     for row in table.rows:
@@ -1016,8 +1073,8 @@ def _read_sectors(book: _Book, expected: Sequence[str]) -> SectorTable:
             raise InputError("the sector name is empty", file=path, where=where("sector"))
         if name not in expected:
             raise InputError(f"'{name}' is not a sector", file=path, where=where("sector"),
-                             hint=(did_you_mean(name, expected) or f"one of {list(expected)}")
-                             + "; the sectors sheet is read-only")
+                             hint=(did_you_mean(name, expected) or f"one of {', '.join(expected)}.")
+                             + " The sectors sheet is read-only")
         if name in {s.name for s in sectors}:
             raise InputError(f"duplicate sector '{name}'", file=path, where=where("sector"))
         flags = {}
@@ -1034,7 +1091,8 @@ def _read_sectors(book: _Book, expected: Sequence[str]) -> SectorTable:
             raise InputError(f"sector '{name}' is missing", file=path,
                              where=_ref(sheet, f"{get_column_letter(cols['sector'])}:"
                                                f"{get_column_letter(cols['sector'])}"),
-                             hint="the sectors sheet is read-only: restore it from a freshly exported workbook")
+                             hint="the sectors sheet is read-only: restore it from a freshly exported "
+                                  "workbook")
     return SectorTable(tuple(sectors))
 
 
@@ -1044,8 +1102,7 @@ def _read_sectors(book: _Book, expected: Sequence[str]) -> SectorTable:
 
 
 def _find_heading_row(book: _Book, sheet: str, heading: str, after: int) -> int | None:
-    values, _, _, _ = book.grid(sheet)
-    rows = sorted(r for (r, _), cell in values.items()
+    rows = sorted(r for (r, _), cell in book.grid(sheet).values.items()
                   if r > after and isinstance(cell.value, str) and cell.value.strip().lower() == heading)
     return rows[0] if rows else None
 
@@ -1061,18 +1118,20 @@ def _setting_value(book: _Book, sheet: str, row: int, col: int, setting: str) ->
     return text
 
 
-def _read_scenario_sheet(book: _Book, registry: ParameterRegistry) -> tuple[dict[str, Any], dict[str, str]]:
+def _read_scenario_sheet(book: _Book, registry: ParameterRegistry,
+                         sectors: SectorTable) -> tuple[dict[str, Any], dict[str, str]]:
     """The Scenario sheet as a scenario dict, and each key path's cell."""
     sheet, path = SCENARIO_SHEET, book.path
     book.no_merged_cells(sheet)
     header = _first_row(book, sheet)
-    max_row = book.grid(sheet)[2]
+    max_row = book.grid(sheet).max_row
     interventions_row = _find_heading_row(book, sheet, "intervention", header)
     if interventions_row is None:
         raise InputError("the interventions table is missing", file=path, where=_ref(sheet, "A:A"),
                          hint="it starts with a heading row: " + ", ".join(INTERVENTION_COLUMNS[:4]))
     correlations_row = _find_heading_row(book, sheet, "spearman", header)
-    starts = sorted(r for r in (interventions_row, correlations_row) if r is not None)
+    sharing_row = _find_heading_row(book, sheet, "contributor", header)
+    starts = sorted(r for r in (interventions_row, correlations_row, sharing_row) if r is not None)
 
     def end(start: int) -> int:
         later = [r for r in starts if r > start]
@@ -1100,25 +1159,46 @@ def _read_scenario_sheet(book: _Book, registry: ParameterRegistry) -> tuple[dict
                              hint=f"first at {cells[key]}")
         cells[key] = cell_ref(row, value_col)
         value = _setting_value(book, sheet, row, value_col, key)
-        if value is not None:
+        if value is None:
+            if ScenarioSpec.model_fields[key].is_required():
+                raise InputError(f"setting '{key}' needs a value", file=path, where=cells[key])
+            continue
+        choices = typing.get_args(ScenarioSpec.model_fields[key].annotation)
+        if choices and all(isinstance(c, str) for c in choices) and value not in choices:
+            raise InputError(f"unknown {key} '{value}'", file=path, where=cells[key],
+                             hint=did_you_mean(str(value), choices) or f"one of {', '.join(choices)}")
+        if key == "sharing":
+            cells["sharing.rule"] = cells[key]
+            data.setdefault("sharing", {})["rule"] = value
+        else:
             data[key] = value
+    for key in SETTINGS:
+        if key not in cells and ScenarioSpec.model_fields[key].is_required():
+            raise InputError(f"setting '{key}' is missing", file=path,
+                             where=_ref(sheet, f"{get_column_letter(setting_col)}:"
+                                               f"{get_column_letter(setting_col)}"),
+                             hint=f"add a row '{key}' to the settings table")
 
     table = _read_table(book, sheet, interventions_row, end(interventions_row), INTERVENTION_COLUMNS,
                         ("intervention",))
     cells["interventions"] = _ref(sheet, f"{interventions_row}:{interventions_row}")
     interventions = []
-    for i, row in enumerate(table.rows):
+    keys = {"intervention": "id", "reach": "reach", "uptake": "uptake", "delivery_years": "delivery_years"}
+    inputs = {column: col for column, col in table.columns.items() if column in keys}
+    for row in table.rows:
+        if not any(book.text(sheet, row, col) for col in inputs.values()):
+            continue  # only the read-only programme column is filled
         item: dict[str, Any] = {}
-        at = f"interventions[{i}]"
+        at = f"interventions[{len(interventions)}]"
         cells[at] = _ref(sheet, f"{row}:{row}")
-        for column, key in (("intervention", "id"), ("reach", "reach"), ("uptake", "uptake"),
-                            ("delivery_years", "delivery_years")):
-            if column not in table.columns:
-                continue
-            col = table.columns[column]
+        for column, col in inputs.items():
+            key = keys[column]
             cells[f"{at}.{key}"] = cell_ref(row, col)
             text = book.text(sheet, row, col)
             if not text:
+                if key == "id":
+                    raise InputError("the row has no intervention id", file=path, where=cells[f"{at}.id"],
+                                     hint="type the programme's id, or clear the whole row")
                 continue
             if key == "delivery_years":
                 item[key] = _years(book.raw(sheet, row, col), text, path, cell_ref(row, col))
@@ -1128,6 +1208,9 @@ def _read_scenario_sheet(book: _Book, registry: ParameterRegistry) -> tuple[dict
                 raw = book.raw(sheet, row, col)
                 item[key] = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else text
         interventions.append(item)
+    if not interventions:
+        raise InputError("the scenario has no interventions", file=path, where=cells["interventions"],
+                         hint="type a programme's id in the 'intervention' column below the headings")
     data["interventions"] = interventions
 
     correlations = []
@@ -1153,12 +1236,66 @@ def _read_scenario_sheet(book: _Book, registry: ParameterRegistry) -> tuple[dict
             correlations.append({"between": between, "spearman": spearman})
     if correlations:
         data["correlations"] = correlations
+    if sharing_row is not None:
+        _read_sharing_table(book, sharing_row, end(sharing_row), sectors, data, cells)
 
     try:
-        validate(ScenarioSpec, data, path)
+        spec = validate(ScenarioSpec, data, path)
+        try:
+            rule = SharingRule(spec.sharing.rule, spec.sharing.contributors, spec.sharing.shares)
+            rule.resolve(sectors.names, default_contributors(sectors))
+        except InputError as exc:
+            raise InputError(exc.message, file=path, where=f"sharing.{exc.where or 'rule'}",
+                             hint=exc.hint) from None
     except InputError as exc:
         raise _relocate_scenario_error(exc, path, cells) from None
     return data, cells
+
+
+def _read_sharing_table(book: _Book, header: int, last: int, sectors: SectorTable, data: dict[str, Any],
+                        cells: dict[str, str]) -> None:
+    """The cost-sharing table into ``data["sharing"]`` (contributors, shares); the rule is a setting."""
+    sheet, path = SCENARIO_SHEET, book.path
+    table = _read_table(book, sheet, header, last, SHARING_COLUMNS, ("sector", "contributor"))
+    cols = table.columns
+    for column, key in (("contributor", "contributors"), ("agreed_share", "shares")):
+        if column in cols:
+            cells[f"sharing.{key}"] = _ref(sheet, f"{get_column_letter(cols[column])}{header}")
+    contributors: list[str] = []
+    shares: dict[str, Any] = {}
+    flagged = False
+    seen: dict[str, str] = {}
+    for row in table.rows:
+        def where(column: str, row: int = row) -> str:
+            return _ref(sheet, f"{get_column_letter(cols[column])}{row}")
+
+        name = book.text(sheet, row, cols["sector"])
+        if not name:
+            raise InputError("the row has no sector", file=path, where=where("sector"),
+                             hint="type a sector, or clear the whole row")
+        if name not in sectors.names:
+            raise InputError(f"'{name}' is not a sector", file=path, where=where("sector"),
+                             hint=did_you_mean(name, sectors.names) or f"one of {', '.join(sectors.names)}")
+        if name in seen:
+            raise InputError(f"sector '{name}' is listed twice", file=path, where=where("sector"),
+                             hint=f"first at {seen[name]}")
+        seen[name] = where("sector")
+        flag = book.text(sheet, row, cols["contributor"])
+        if flag:
+            flagged = True
+            if flag.lower() not in YES_NO:
+                raise InputError(f"'{flag}' is not yes or no", file=path, where=where("contributor"))
+            if YES_NO[flag.lower()]:
+                contributors.append(name)
+        if "agreed_share" in cols and book.text(sheet, row, cols["agreed_share"]):
+            raw = book.raw(sheet, row, cols["agreed_share"])
+            cells[f"sharing.shares.{name}"] = where("agreed_share")
+            shares[name] = raw if isinstance(raw, int | float) and not isinstance(raw, bool) \
+                else book.text(sheet, row, cols["agreed_share"])
+    if flagged:
+        data.setdefault("sharing", {})["contributors"] = contributors
+    if shares:
+        data.setdefault("sharing", {})["shares"] = shares
 
 
 def _years(value: Any, text: str, path: Path, where: str) -> list[int] | str:
@@ -1233,8 +1370,8 @@ def _summary(inputs: WorkbookInputs, scenario: Scenario | None) -> str:
     money = [p for p in registry.values() if p.is_money]
     uncertain = sum(p.is_uncertain for p in registry.values())
     assumptions = sum(p.is_assumption for p in registry.values())
-    text = (f"{inputs.path.name} is OK: {len(registry)} parameters in {len(inputs.tables)} tables "
-            f"({', '.join(sheet for sheet, _ in inputs.tables)}), {uncertain} of them uncertain, "
+    text = (f"{inputs.path.name} is OK: {len(registry)} parameters in {len(inputs.tables)} tables, "
+            f"{uncertain} of them uncertain, "
             f"{assumptions} marked as assumptions, {len(money)} in money")
     years = sorted({p.price_year for p in money if p.price_year is not None},
                    key=lambda y: (y.start, y.financial))
@@ -1249,7 +1386,8 @@ def _summary(inputs: WorkbookInputs, scenario: Scenario | None) -> str:
     area = f"{scenario.area.name} ({scenario.area.code})" if scenario is not None else spec.area
     text += (f"; scenario '{spec.name}': {area}, {len(spec.interventions)} intervention(s) ({ids}), "
              f"horizon {spec.horizon} years, {spec.price_year} prices, {spec.perspective} perspective, "
-             f"{spec.discounting} discounting, {spec.draws:,} draws ({spec.sampling}, seed {spec.seed})")
+             f"{spec.discounting} discounting, {spec.sharing.rule} cost sharing, {spec.draws:,} draws "
+             f"({spec.sampling}, seed {spec.seed})")
     if spec.correlations:
         text += f", {len(spec.correlations)} correlation(s)"
     if scenario is None:

@@ -168,7 +168,7 @@ def read_parameter_csv(path: str | Path) -> list[Parameter]:
     :class:`InputError` naming ``path``, the row and the column.
     """
     path = Path(path)
-    frame = _read_table(path)
+    frame, row_numbers = _read_table(path)
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         hints = [h for h in (did_you_mean(m, frame.columns) for m in missing) if h]
@@ -183,7 +183,7 @@ def read_parameter_csv(path: str | Path) -> list[Parameter]:
             hint=did_you_mean(extra[0], COLUMNS) or f"expected columns {list(COLUMNS)}",
         )
     params = []
-    for row_number, raw in zip(frame.attrs["rows"], (r for _, r in frame.iterrows()), strict=True):
+    for row_number, raw in zip(row_numbers, (r for _, r in frame.iterrows()), strict=True):
         if all(str(v).strip() == "" for v in raw.values):
             continue
         params.append(_parse_row(raw, path, row_number))
@@ -192,8 +192,8 @@ def read_parameter_csv(path: str | Path) -> list[Parameter]:
     return params
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV as text cells, keeping each row's spreadsheet row number in ``attrs["rows"]``.
+def _read_table(path: Path) -> tuple[pd.DataFrame, list[int]]:
+    """Read a CSV as text cells, and each row's spreadsheet row number.
 
     Uses the standard-library ``csv`` reader so that ragged rows are seen, not silently re-shaped:
     trailing empty cells (a header or row ending in commas) are tolerated, a value beyond the last
@@ -226,8 +226,7 @@ def _read_table(path: Path) -> pd.DataFrame:
         rows.append([cell for cell in row[:width]] + [""] * (width - len(row)))
         numbers.append(line)
     frame = pd.DataFrame(rows, columns=[h.strip() for h in header], dtype=str)
-    frame.attrs["rows"] = numbers
-    return frame
+    return frame, numbers
 
 
 def _cell(raw: pd.Series, column: str) -> str:
