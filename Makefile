@@ -5,7 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +21,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/roi-engine run scenarios/default.toml --out results/default
 
-test: $(STAMP)
+# Headless Chromium (Debian's package) for the browser test of the HTML report (tests/test_report.py).
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then echo "chromium present: $(CHROMIUM)"; \
+	else $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; fi
+
+test: $(STAMP) browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 

@@ -67,8 +67,9 @@ def test_run_exits_zero_and_prints_the_settings(toy_run):
 
 def test_run_writes_every_result_file(toy_run):
     _, out = toy_run
-    assert sorted(p.name for p in out.iterdir()) == sorted(RESULT_FILES)
-    assert not list(out.glob(".*.tmp")), "temporary files left behind"
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert written == sorted(RESULT_FILES)
+    assert not list(out.rglob(".*.tmp")), "temporary files left behind"
     for name in RESULT_FILES:
         if name.endswith(".csv"):
             frame = pd.read_csv(out / name)

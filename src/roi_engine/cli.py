@@ -19,7 +19,9 @@ from .results import atomic_write_text
 EXIT_BAD_INPUT = 2
 RESULT_FILES = ("summary.csv", "headline.csv", "by_sector.csv", "yearly.csv", "cumulative_net.csv",
                 "outcomes.csv", "draws.csv", "run_info.txt", "cost_sharing.csv",
-                "cumulative_net_by_sector.csv")
+                "cumulative_net_by_sector.csv", "report.xlsx", "report.html",
+                "charts/who_pays_who_gains.png", "charts/cumulative_net_cash_flow.png",
+                "charts/benefit_per_pound_distribution.png")
 
 
 class _Group(click.Group):
@@ -76,22 +78,30 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
     show = not quiet and total > loaded.spec.chunk_size
     with tqdm(total=total, unit="draw", disable=not show, file=sys.stderr, leave=False) as bar:
         results = run_model(loaded, progress=bar.update)
+    from .report import intervention_names, write_report
     from .sharing import cost_sharing, cumulative_net_by_sector, format_cost_sharing
+    from .workbook import WORKBOOK_FILE, parameters_used, write_results_workbook
 
     sharing = cost_sharing(results, loaded.sharing)
+    used, names = parameters_used(loaded), intervention_names(loaded)
     try:
         written = results.write_csv(out_dir)
         written.append(atomic_write_text(out_dir / "cost_sharing.csv",
                                          sharing.table.reset_index().to_csv(index=False)))
         written.append(atomic_write_text(out_dir / "cumulative_net_by_sector.csv",
                                          cumulative_net_by_sector(results).to_csv()))
+        written.append(write_results_workbook(out_dir / WORKBOOK_FILE, results, sharing, used,
+                                              intervention_names=names))
+        html_path, charts = write_report(out_dir, results, sharing, used, intervention_names=names)
+        written += [html_path, *charts]
     except OSError as exc:
         raise InputError(f"cannot write results ({exc.strerror})", file=out_dir) from None
     click.echo(format_summary(results))
     click.echo("")
     click.echo(format_cost_sharing(sharing))
     click.echo(f"\nResults written to {out_dir}/ ({len(written)} files: "
-               f"{', '.join(p.name for p in written)})")
+               f"{', '.join(str(Path(p).relative_to(out_dir)) for p in written)})")
+    click.echo(f"Open {out_dir / 'report.html'} in a browser, or {out_dir / WORKBOOK_FILE} in Excel.")
 
 
 def _load(scenario: Path, params_source: Path | None, library_dir: Path):

@@ -1,0 +1,298 @@
+"""Tests for the HTML report (roi_engine.report), ending in a real headless browser.
+
+The browser tests open ``report.html`` in Debian's chromium (``/usr/bin/chromium``, or the path in
+``ROI_ENGINE_CHROMIUM``): ``--dump-dom`` shows whether every chart image decoded (an inline script writes
+``data-loaded`` on ``<body>`` and ``data-natural-width`` on each chart at load), and ``--screenshot`` takes a
+1280-pixel-wide picture of the page. Chromium is installed by ``make browser`` (``make test`` depends on
+it); if it is missing these tests FAIL, naming that target: they are never skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import stat
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TOY_SCENARIO
+
+from roi_engine.formatting import ratio
+from roi_engine.model import run
+from roi_engine.report import (
+    CHART_FILES,
+    CHART_IDS,
+    REPORT_FILE,
+    chance,
+    file_mode,
+    headline_sentences,
+    intervention_names,
+    money_short,
+    public_purse_return,
+    write_report,
+    year_text,
+)
+from roi_engine.results import PORTFOLIO
+from roi_engine.scenario import load_scenario
+from roi_engine.sharing import cost_sharing
+from roi_engine.workbook import parameters_used
+
+DRAWS = 400
+CHROMIUM = os.environ.get("ROI_ENGINE_CHROMIUM", "/usr/bin/chromium")
+BROWSER_TIMEOUT = 120  # seconds
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def toy():
+    scenario = load_scenario(TOY_SCENARIO).with_settings(draws=DRAWS)
+    results = run(scenario)
+    sharing = cost_sharing(results, "benefit_proportional")
+    return scenario, results, sharing
+
+
+@pytest.fixture(scope="module")
+def report(toy, tmp_path_factory):
+    scenario, results, sharing = toy
+    out = tmp_path_factory.mktemp("report") / "out"
+    html_path, pngs = write_report(out, results, sharing, parameters_used(scenario),
+                                   intervention_names=intervention_names(scenario))
+    return out, html_path, pngs, html_path.read_text(encoding="utf-8")
+
+
+class Page(HTMLParser):
+    """Collects what the tests look at, and checks that every non-void tag is closed in order."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.images: list[dict] = []
+        self.tags: list[tuple[str, dict]] = []
+        self.body: dict = {}
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if tag == "img":
+            self.images.append(attrs)
+        if tag == "body":
+            self.body = attrs
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+            return
+        self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(text: str) -> Page:
+    page = Page()
+    page.feed(text)
+    page.close()
+    return page
+
+
+def text_of(page: Page) -> str:
+    return re.sub(r"\s+", " ", " ".join(page.text))
+
+
+# --- files ----------------------------------------------------------------------------------------
+
+
+def test_writes_one_html_file_and_a_png_per_chart(report):
+    out, html_path, pngs, _ = report
+    assert html_path == out / REPORT_FILE
+    assert [p.name for p in pngs] == list(CHART_FILES.values())
+    for png in pngs:
+        assert png.parent == out / "charts"
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    leftovers = [p for p in out.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+    assert not leftovers, leftovers
+    # readable like any ordinary new file (not mkstemp's 0600): the report is meant to be shared
+    for path in (html_path, *pngs):
+        assert stat.S_IMODE(path.stat().st_mode) == file_mode()
+
+
+def test_a_failed_rewrite_keeps_the_old_page(toy, tmp_path, monkeypatch):
+    import roi_engine.report as report_module
+
+    _, results, sharing = toy
+    html_path, _ = write_report(tmp_path, results, sharing)
+    before = html_path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("rendering failed")
+
+    monkeypatch.setattr(report_module, "render_html", broken)
+    with pytest.raises(RuntimeError, match="rendering failed"):
+        write_report(tmp_path, results, sharing)
+    assert html_path.read_bytes() == before
+    assert not [p for p in tmp_path.rglob("*") if p.suffix == ".tmp"]
+
+
+def test_page_is_self_contained_with_the_charts_embedded(report):
+    _, _, pngs, text = report
+    page = parse(text)
+    assert not page.errors and not page.stack, (page.errors, page.stack)
+    # no external stylesheet, script, font or image: nothing to fetch
+    assert not [a for t, a in page.tags if t == "link"]
+    assert all("src" not in a for t, a in page.tags if t == "script")
+    assert "url(" not in text and "@import" not in text and "@font-face" not in text
+    assert all(a["src"].startswith("data:image/png;base64,") for a in page.images)
+    charts = {a["id"]: a for a in page.images if "chart" in a.get("class", "").split()}
+    assert list(charts) == list(CHART_IDS.values())
+    for png, chart in zip(pngs, charts.values(), strict=True):
+        assert base64.b64decode(chart["src"].split(",", 1)[1]) == png.read_bytes()
+        assert len(chart["alt"]) > 80  # a real description, with the numbers in it
+    assert page.body.get("data-charts") == str(len(CHART_IDS))
+
+
+def test_headlines_say_what_every_pound_returns_and_how_sure_that_is(report, toy):
+    _, results, _ = toy
+    _, _, _, text = report
+    words = text_of(parse(text))
+    row = results.headline().loc[PORTFOLIO]
+    society = (f"Every £1 invested returns {ratio(row['benefit_per_pound_base'])} to society over 6 years "
+               f"(90% interval {ratio(row['benefit_per_pound_p05'])} to "
+               f"{ratio(row['benefit_per_pound_p95'])}); the chance it returns more than £1 is "
+               f"{chance(row['p_benefit_per_pound_gt_1'])}.")
+    assert society in words
+    assert re.search(r"Every £1 invested returns £\d+\.\d\d to society over 6 years \(90% interval "
+                     r"£\d+\.\d\d to £\d+\.\d\d\); the chance it returns more than £1 is \d+%\.", words)
+    purse = public_purse_return(results)
+    assert f"every £1 of public money returns {ratio(purse['base'])}" in words
+    assert list(headline_sentences(results)) == [society, headline_sentences(results)[1]]
+    # price year, currency and discounting are on the page
+    for fragment in ("2023/24 prices", "GBP", "3.5%", "Green Book", "societal", "400 Monte Carlo draws",
+                     "Birmingham (E08000025)", "year 0 = first year of delivery"):
+        assert fragment in words, fragment
+
+
+def test_public_purse_return_by_hand(toy):
+    _, results, _ = toy
+    sectors = list(results.sectors)
+    public = [sectors.index(s) for s in ("nhs", "social_care", "local_authority", "education",
+                                         "criminal_justice", "central_government")]
+    pv = results.pv.sum(axis=1)  # portfolio: (n, S, K), kinds cost, fiscal, economic, social
+    per_pound = pv[:, public, 1].sum(axis=1) / pv[:, public, 0].sum(axis=1)
+    purse = public_purse_return(results)
+    assert np.isclose(purse["mean"], per_pound.mean())
+    assert np.isclose(purse["p_gt_1"], np.mean(per_pound > 1))
+    base = results.base.pv.sum(axis=1)[0]
+    assert np.isclose(purse["base"], base[public, 1].sum() / base[public, 0].sum())
+
+
+def test_cards_cost_sharing_table_how_to_read_and_attribution(report, toy):
+    _, results, sharing = toy
+    _, _, _, text = report
+    page = parse(text)
+    words = text_of(page)
+    cards = [a for t, a in page.tags if t == "article" and "intervention-card" in a.get("class", "")]
+    assert [c["data-entity"] for c in cards] == list(results.entities[:-1])
+    for label in ("Cost", "Benefit per £1", "Chance of more than £1", "Payback", "Who pays", "Main gainer"):
+        assert label in words
+    assert "Toy programme for tests" in words
+    assert "Local authority (other) (" in words  # who pays the toy programme
+    # the cost-sharing tables: real column and row headers, one row per sector that pays or gains
+    assert 'id="table-sharing-rule"' in text and 'id="table-sharing-modelled"' in text
+    assert text.count('<th scope="col">') >= 15
+    rule_table = text.split('id="table-sharing-rule"')[1].split("</table>")[0]
+    rows = re.findall(r'<th scope="row">([^<]*)</th>', rule_table)
+    assert rows == ["NHS", "Local authority (other)", "Employers", "Individuals and families", "Total"]
+    assert "benefit proportional" in words
+    assert "How to read this" in words
+    for fragment in ("Office for National Statistics", "Open Government Licence v3.0", "HM Treasury",
+                     "9 parameters", "9 of them are labelled assumptions"):
+        assert fragment in words, fragment
+    assert sharing.rule.rule == "benefit_proportional"
+
+
+def test_plain_english_helpers():
+    assert money_short(1_816_429) == "£1.82m"
+    assert money_short(14_600_000) == "£14.6m"
+    assert money_short(-640_000) == "-£640k"
+    assert money_short(85) == "£85.00"
+    assert money_short(float("nan")) == "n/a"
+    assert chance(1.0) == "over 99%" and chance(0.0) == "under 1%" and chance(0.953) == "95%"
+    assert year_text(0.0, 6) == "year 0 (the 1st year)"
+    assert year_text(2.0, 6) == "year 2 (the 3rd year)"
+    assert year_text(float("nan"), 6) == "not within 6 years"
+
+
+# --- the browser -------------------------------------------------------------------------------------
+
+
+def chromium() -> str:
+    """The chromium executable, or a test FAILURE saying how to install it (never a skip)."""
+    path = shutil.which(CHROMIUM) or (CHROMIUM if os.access(CHROMIUM, os.X_OK) else None)
+    if not path:
+        pytest.fail(f"chromium not found at {CHROMIUM}: run `make browser` (it installs Debian's chromium "
+                    "with apt-get), or set ROI_ENGINE_CHROMIUM to a Chromium/Chrome executable",
+                    pytrace=False)
+    return path
+
+
+def browse(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", f"--user-data-dir={profile}", "--hide-scrollbars", *args,
+               page.resolve().as_uri()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=BROWSER_TIMEOUT,
+                            env={**os.environ, "HOME": str(profile)})
+    assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
+    return result
+
+
+def test_missing_chromium_fails_naming_make_browser(monkeypatch, tmp_path):
+    monkeypatch.setattr(f"{__name__}.CHROMIUM", str(tmp_path / "no-such-chromium"))
+    with pytest.raises(pytest.fail.Exception, match="make browser"):
+        chromium()
+
+
+def test_every_chart_loads_in_a_headless_browser(report, tmp_path):
+    _, html_path, _, _ = report
+    result = browse(html_path, tmp_path / "profile", "--virtual-time-budget=5000", "--dump-dom")
+    dom = parse(result.stdout)
+    assert dom.body.get("data-loaded") == str(len(CHART_IDS)), dom.body
+    charts = {a["id"]: a for a in dom.images if "chart" in a.get("class", "").split()}
+    assert list(charts) == list(CHART_IDS.values())
+    for chart_id, attrs in charts.items():
+        assert int(attrs.get("data-natural-width", "0")) > 500, (chart_id, attrs.get("data-natural-width"))
+
+
+def test_screenshot_at_1280_pixels_is_a_real_picture(report, tmp_path):
+    from matplotlib import image
+
+    _, html_path, _, _ = report
+    shot = tmp_path / "report.png"
+    browse(html_path, tmp_path / "profile", "--window-size=1280,2000", f"--screenshot={shot}")
+    assert shot.is_file() and shot.stat().st_size > 50_000
+    pixels = image.imread(shot)
+    assert pixels.shape[:2] == (2000, 1280)
+    rgb = pixels[..., :3].reshape(-1, 3)
+    assert rgb.std(axis=0).max() > 0.05  # not a single colour
+    colours = np.unique(np.round(rgb[::7] * 255).astype(np.uint8), axis=0)
+    assert len(colours) > 50  # text, the dark masthead, the charts' colours
+    # the masthead is dark and the page below it is mostly white
+    assert pixels[20, 640, :3].mean() < 0.2
+    assert np.mean(pixels[400:, :, :3]) > 0.7
+    if os.environ.get("ROI_ENGINE_KEEP_SCREENSHOT"):
+        shutil.copy(shot, os.environ["ROI_ENGINE_KEEP_SCREENSHOT"])

@@ -1,0 +1,311 @@
+"""Tests for the results workbook (roi_engine.workbook): written with openpyxl, read back with openpyxl.
+
+Each sheet's numbers are compared with the Results / CostSharing table they come from, cell by cell.
+"""
+
+from __future__ import annotations
+
+import math
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TOY_SCENARIO
+from openpyxl import load_workbook
+from openpyxl.chart import BarChart, LineChart
+
+from roi_engine.model import run
+from roi_engine.report import file_mode, headline_sentences, intervention_names
+from roi_engine.results import PORTFOLIO
+from roi_engine.scenario import load_scenario
+from roi_engine.sharing import cost_sharing, cumulative_net_by_sector
+from roi_engine.workbook import (
+    HEADER_FIELDS,
+    SHARING_COLUMNS,
+    SHEETS,
+    SUMMARY_COLUMNS,
+    find_section,
+    header_values,
+    parameters_used,
+    read_header,
+    write_results_workbook,
+)
+
+DRAWS = 300
+
+
+@pytest.fixture(scope="module")
+def toy():
+    scenario = load_scenario(TOY_SCENARIO).with_settings(draws=DRAWS)
+    results = run(scenario)
+    return scenario, results
+
+
+@pytest.fixture(scope="module")
+def book(toy, tmp_path_factory):
+    scenario, results = toy
+    sharing = cost_sharing(results, "benefit_proportional")
+    path = tmp_path_factory.mktemp("workbook") / "out" / "report.xlsx"
+    written = write_results_workbook(path, results, sharing, parameters_used(scenario),
+                                     intervention_names=intervention_names(scenario))
+    return written, load_workbook(written), results, sharing, scenario
+
+
+def same(cell_value, expected) -> bool:
+    """A cell equals a table value: NaN is an empty cell, numbers to 1e-9 relative."""
+    if isinstance(expected, (bool, np.bool_)):
+        return cell_value == ("yes" if expected else "no")
+    if isinstance(expected, (float, np.floating, int, np.integer)):
+        if math.isnan(float(expected)):
+            return cell_value is None
+        return cell_value is not None and math.isclose(float(cell_value), float(expected),
+                                                       rel_tol=1e-9, abs_tol=1e-9)
+    return cell_value == expected
+
+
+def table_rows(ws, title: str, column: int = 1, skip_note: bool = False):
+    """Headings and data rows (lists of cell values) of the section titled ``title``."""
+    top = find_section(ws, title, column) + 1 + int(skip_note)
+    width = 0
+    while ws.cell(top, column + width).value is not None:
+        width += 1
+    headings = [ws.cell(top, column + j).value for j in range(width)]
+    rows, r = [], top + 1
+    while ws.cell(r, column).value is not None:
+        rows.append([ws.cell(r, column + j).value for j in range(width)])
+        r += 1
+    return headings, rows
+
+
+# --- structure --------------------------------------------------------------------------------
+
+
+def test_written_where_asked_with_the_five_sheets_in_order(book):
+    path, wb, *_ = book
+    assert path.name == "report.xlsx" and path.is_file()
+    assert wb.sheetnames == list(SHEETS) == ["Summary", "Cost sharing", "Yearly flows by sector",
+                                            "Uncertainty", "Parameters used"]
+    assert not [p for p in path.parent.iterdir() if p.name != "report.xlsx"], "temporary file left behind"
+    assert stat.S_IMODE(path.stat().st_mode) == file_mode()  # not mkstemp's 0600
+
+
+def test_every_sheet_states_the_run_settings_in_its_header_block(book):
+    _, wb, results, *_ = book
+    info = results.info
+    expected = {
+        "Scenario": "Toy scenario", "Area": "Birmingham", "Area code": "E08000025", "Currency": "GBP",
+        "Price year": "2023/24", "Discount rates": info.discounting, "Perspective": "societal",
+        "Horizon (years)": 6, "Draws": DRAWS, "Seed": 7, "Sampling": "LHS",
+    }
+    assert header_values(results) == expected
+    assert "3.5%" in info.discounting and "1.5%" in info.discounting
+    for ws in wb:
+        header = read_header(ws)
+        assert list(header) == list(HEADER_FIELDS), ws.title
+        assert header == expected, ws.title
+        assert isinstance(header["Draws"], int) and isinstance(header["Seed"], int)
+
+
+# --- numbers --------------------------------------------------------------------------------------
+
+
+def test_summary_equals_the_headline_table(book):
+    _, wb, results, *_ = book
+    ws = wb["Summary"]
+    headings, rows = table_rows(ws, "Headline table")
+    head = results.headline()
+    assert headings[:2] == ["Intervention", "Name"]
+    assert headings[2:] == [label for label, _ in SUMMARY_COLUMNS.values()]
+    assert [r[0] for r in rows] == list(results.entities) == ["toy_programme", PORTFOLIO]
+    assert rows[0][1] == "Toy programme for tests"
+    for r in rows:
+        for key, value in zip(SUMMARY_COLUMNS, r[2:], strict=True):
+            assert same(value, head.loc[r[0], key]), (r[0], key, value, head.loc[r[0], key])
+    money_cell = ws.cell(find_section(ws, "Headline table") + 2, 3 + list(SUMMARY_COLUMNS).index("npv_mean"))
+    assert "£" in money_cell.number_format
+    sentences = [ws.cell(find_section(ws, "Headline") + i, 1).value for i in (1, 2)]
+    assert sentences == list(headline_sentences(results))
+
+
+def test_cost_sharing_sheet_equals_the_sharing_table(book):
+    _, wb, results, sharing, _ = book
+    ws = wb["Cost sharing"]
+    headings, rows = table_rows(ws, "Cost-sharing table")
+    t = sharing.table
+    keys = [k for k in SHARING_COLUMNS if not k.startswith(("funding_gap", "p_funding_gap"))]
+    assert headings == ["Sector", "Label", *[SHARING_COLUMNS[k][0] for k in keys]]
+    assert [r[0] for r in rows] == list(t.index)
+    assert rows[-1][:2] == ["total", "Total"]
+    for r in rows:
+        for key, value in zip(keys, r[2:], strict=True):
+            assert same(value, t.loc[r[0], key]), (r[0], key, value, t.loc[r[0], key])
+    # an undefined ratio (a sector that pays nothing) is an empty cell, not 'nan'
+    assert math.isnan(t.loc["social_care", "benefit_per_pound_modelled"])
+    social_care = rows[[r[0] for r in rows].index("social_care")]
+    assert social_care[2 + keys.index("benefit_per_pound_modelled")] is None
+    assert "benefit_proportional" in ws.cell(1, 1).value
+
+
+def test_break_even_sheet_adds_the_funding_gap(toy, tmp_path):
+    scenario, results = toy
+    sharing = cost_sharing(results, "break_even")
+    wb = load_workbook(write_results_workbook(tmp_path / "be.xlsx", results, sharing,
+                                              parameters_used(scenario)))
+    headings, rows = table_rows(wb["Cost sharing"], "Cost-sharing table")
+    column = headings.index("Funding gap (mean)")
+    assert same(rows[-1][column], sharing.table.loc["total", "funding_gap_mean"])
+    assert all(r[column] is None for r in rows[:-1])
+
+
+def test_yearly_sheet_equals_results_yearly_and_the_cumulative_band(book):
+    _, wb, results, *_ = book
+    ws = wb["Yearly flows by sector"]
+    headings, rows = table_rows(ws, "Mean flows by year, sector and kind")
+    assert headings == ["Intervention", "Year", "Sector", "Kind", "Mean, undiscounted", "Mean, discounted"]
+    yearly = results.yearly()
+    assert len(rows) == len(yearly)
+    for r, expected in zip(rows, yearly.itertuples(index=False), strict=True):
+        assert r[:4] == [expected.entity, expected.year, expected.sector, expected.kind]
+        assert same(r[4], expected.mean_undiscounted) and same(r[5], expected.mean_discounted)
+    assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A")
+
+    column = 8
+    headings, rows = table_rows(ws, "Cumulative discounted net, portfolio", column, skip_note=True)
+    assert headings == ["Year", "Mean", "5th percentile", "Median", "95th percentile"]
+    band = results.cumulative_net_band()
+    band = band[band["entity"] == PORTFOLIO]
+    assert len(rows) == results.info.horizon
+    for r, expected in zip(rows, band.itertuples(index=False), strict=True):
+        assert r[0] == expected.year
+        for value, key in zip(r[1:], ("mean", "p05", "median", "p95"), strict=True):
+            assert same(value, getattr(expected, key))
+
+    headings, rows = table_rows(ws, "Cumulative discounted net by sector, portfolio (mean)", column)
+    by_sector = cumulative_net_by_sector(results)
+    assert headings == ["Year", *by_sector.columns]
+    for r, (year, values) in zip(rows, by_sector.iterrows(), strict=True):
+        assert r[0] == year
+        assert all(same(v, e) for v, e in zip(r[1:], values, strict=True))
+    # the portfolio's last cumulative mean is its mean NPV
+    assert same(rows[-1][-1], results.headline().loc[PORTFOLIO, "npv_mean"])
+
+
+def test_uncertainty_sheet_percentiles_and_probabilities(book):
+    _, wb, results, *_ = book
+    ws = wb["Uncertainty"]
+    tidy = results.tidy()
+    headings, rows = table_rows(ws, "Headline metrics over draws")
+    assert headings == ["Intervention", "Metric", "Unit", "Base case", "Mean", "Median", "5th percentile",
+                        "95th percentile"]
+    assert len(rows) == 7 * len(results.entities)
+    for r in rows:
+        for value, statistic in zip(r[3:], ("base_case", "mean", "median", "p05", "p95"), strict=True):
+            expected = tidy[(tidy.entity == r[0]) & (tidy.sector == "all") & (tidy.metric == r[1])
+                            & (tidy.statistic == statistic)]["value"]
+            assert len(expected) == 1 and same(value, expected.iloc[0]), (r, statistic)
+
+    headings, rows = table_rows(ws, "Probabilities")
+    assert headings == ["Intervention", "P(benefit per £1 > 1)", "P(NPV > 0)", "P(payback within horizon)"]
+    probs = results.probabilities_total()
+    head = results.headline()
+    for r, p, entity in zip(rows, probs, results.entities, strict=True):
+        assert r[0] == entity
+        assert same(r[1], p["p_benefit_per_pound_gt_1"]) and same(r[2], p["p_npv_gt_0"])
+        assert same(r[3], head.loc[entity, "p_payback_within_horizon"])
+    assert 0 < rows[-1][1] <= 1
+
+    headings, rows = table_rows(ws, "Net position by sector over draws (sectors that pay or gain)")
+    assert headings[-1] == "P(net > 0)"
+    p_net = results.probability_sector_net_positive()
+    by_sector = results.by_sector(PORTFOLIO)
+    listed = {(r[0], r[1]) for r in rows}
+    # the toy programme touches nhs, local_authority, employers and individuals only
+    assert {s for e, s in listed if e == PORTFOLIO} == {"nhs", "local_authority", "employers", "individuals"}
+    for r in rows:
+        e, s = results.entities.index(r[0]), results.sectors.index(r[1])
+        assert same(r[-1], p_net[e, s])
+        if r[0] == PORTFOLIO:
+            assert same(r[3], by_sector.loc[r[1], "npv_mean"])
+            assert same(r[5], by_sector.loc[r[1], "npv_p05"]) and same(r[6], by_sector.loc[r[1], "npv_p95"])
+
+
+def test_parameters_sheet_lists_exactly_the_parameters_used_with_their_sources(book):
+    _, wb, results, _, scenario = book
+    used = parameters_used(scenario)
+    headings, rows = table_rows(wb["Parameters used"], f"Parameters ({len(used)})")
+    assert headings[:6] == ["Name", "Value", "Distribution", "Unit", "Price year", "Source"]
+    assert [r[0] for r in rows] == list(used)
+    assert len(used) == 9  # every row of the toy table feeds the toy programme
+    for r in rows:
+        p = used[r[0]]
+        assert same(r[1], p.value)
+        assert r[2].startswith(p.distribution.name)
+        assert r[3] == p.unit
+        assert r[4] == (str(p.price_year) if p.price_year else None)
+        assert r[5] == p.source
+    by_name = {r[0]: r for r in rows}
+    assert by_name["toy_cost"][2] == "gamma (shape 100, scale 1)"
+    assert by_name["toy_cost"][4] == "2023" and by_name["toy_reach"][4] is None
+    assert by_name["value_of_qaly"][2] == "fixed"
+
+
+# --- charts -----------------------------------------------------------------------------------------
+
+
+def test_native_charts_on_the_summary_sheet_point_at_the_data(book):
+    _, wb, results, *_ = book
+    charts = wb["Summary"]._charts
+    assert len(charts) == 2
+    bar = next(c for c in charts if isinstance(c, BarChart))
+    line = next(c for c in charts if isinstance(c, LineChart))
+    bar_refs = [s.val.numRef.f for s in bar.series]
+    assert len(bar_refs) == 2 and all(f.startswith("'Cost sharing'!") for f in bar_refs)
+    line_refs = [s.val.numRef.f for s in line.series]
+    assert len(line_refs) == 4 and all(f.startswith("'Yearly flows by sector'!") for f in line_refs)
+    # the bar chart's data are the net positions of the sectors that pay or gain
+    ws = wb["Cost sharing"]
+    _, rows = table_rows(ws, "Net position by sector (chart data: sectors that pay or gain)")
+    by_sector = results.by_sector(PORTFOLIO)
+    assert {r[0] for r in rows} == {"NHS", "Local authority (other)", "Employers", "Individuals and families"}
+    nhs = next(r for r in rows if r[0] == "NHS")
+    assert same(nhs[1], by_sector.loc["nhs", "npv_mean"])
+    first_data_row = find_section(ws, "Net position by sector (chart data: sectors that pay or gain)") + 2
+    assert bar_refs[0].endswith(f"$B${first_data_row}:$B${first_data_row + len(rows) - 1}")
+    # the line chart covers every year of the horizon
+    assert line.series[0].val.numRef.f.count("$") == 4
+    top, bottom = (int(x.split("$")[-1]) for x in line.series[0].val.numRef.f.split("!")[1].split(":"))
+    assert bottom - top + 1 == results.info.horizon
+
+
+# --- writing ------------------------------------------------------------------------------------------
+
+
+def test_overwrites_in_place_and_a_failed_save_keeps_the_old_file(toy, tmp_path, monkeypatch):
+    scenario, results = toy
+    sharing = cost_sharing(results, "as_modelled")
+    path = tmp_path / "report.xlsx"
+    path.write_bytes(b"old")
+    write_results_workbook(path, results, sharing, scenario.registry)
+    assert load_workbook(path).sheetnames == list(SHEETS)
+    good = path.read_bytes()
+
+    from openpyxl import Workbook
+
+    def broken(self, filename):
+        Path(filename).write_bytes(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Workbook, "save", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_results_workbook(path, results, sharing, scenario.registry)
+    assert path.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == ["report.xlsx"]
+
+
+def test_whole_registry_can_be_listed(toy, tmp_path):
+    scenario, results = toy
+    wb = load_workbook(write_results_workbook(tmp_path / "r.xlsx", results,
+                                              cost_sharing(results, "as_modelled"), scenario.registry))
+    _, rows = table_rows(wb["Parameters used"], f"Parameters ({len(scenario.registry)})")
+    assert [r[0] for r in rows] == list(scenario.registry)
