@@ -156,3 +156,30 @@ def test_cli_sensitivity_bad_output_is_one_line_exit_2(tmp_path):
                                        "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "unknown output 'roi'" in result.output
+
+
+def test_sensitivity_results_are_added_to_an_existing_workbook_and_report(tmp_path):
+    import openpyxl
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", str(TOY), "--draws", "300", "--out", str(tmp_path)]).exit_code == 0
+    before = openpyxl.load_workbook(tmp_path / "report.xlsx").sheetnames
+    assert "Sensitivity" not in before
+    for method in ("tornado", "switching"):
+        result = runner.invoke(main, ["sensitivity", str(TOY), "--method", method, "--draws", "300",
+                                      "--out", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(tmp_path / "report.xlsx")
+    assert book.sheetnames == [*before, "Sensitivity"]
+    titles = [row[0].value for row in book["Sensitivity"].iter_rows() if row[0].value]
+    assert "One-way sensitivity (tornado)" in titles and "Switching values" in titles
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Which assumptions matter" in page and 'id="chart-tornado"' in page
+    assert 'data-charts="4"' in page  # the three report charts and the tornado
+
+
+def test_sensitivity_without_a_report_writes_only_its_own_files(tmp_path):
+    result = CliRunner().invoke(main, ["sensitivity", str(TOY), "--method", "tornado", "--out",
+                                       str(tmp_path)])
+    assert result.exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["charts", "sensitivity_tornado.csv"]

@@ -78,22 +78,12 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
     show = not quiet and total > loaded.spec.chunk_size
     with tqdm(total=total, unit="draw", disable=not show, file=sys.stderr, leave=False) as bar:
         results = run_model(loaded, progress=bar.update)
-    from .report import intervention_names, write_report
-    from .sharing import cost_sharing, cumulative_net_by_sector, format_cost_sharing
-    from .workbook import WORKBOOK_FILE, parameters_used, write_results_workbook
+    from .sharing import cost_sharing, format_cost_sharing
 
     sharing = cost_sharing(results, loaded.sharing)
-    used, names = parameters_used(loaded), intervention_names(loaded)
     try:
         written = results.write_csv(out_dir)
-        written.append(atomic_write_text(out_dir / "cost_sharing.csv",
-                                         sharing.table.reset_index().to_csv(index=False)))
-        written.append(atomic_write_text(out_dir / "cumulative_net_by_sector.csv",
-                                         cumulative_net_by_sector(results).to_csv()))
-        written.append(write_results_workbook(out_dir / WORKBOOK_FILE, results, sharing, used,
-                                              intervention_names=names))
-        html_path, charts = write_report(out_dir, results, sharing, used, intervention_names=names)
-        written += [html_path, *charts]
+        written += _write_reports(out_dir, loaded, results, sharing)
     except OSError as exc:
         raise InputError(f"cannot write results ({exc.strerror})", file=out_dir) from None
     click.echo(format_summary(results))
@@ -101,7 +91,29 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
     click.echo(format_cost_sharing(sharing))
     click.echo(f"\nResults written to {out_dir}/ ({len(written)} files: "
                f"{', '.join(str(Path(p).relative_to(out_dir)) for p in written)})")
-    click.echo(f"Open {out_dir / 'report.html'} in a browser, or {out_dir / WORKBOOK_FILE} in Excel.")
+    click.echo(f"Open {out_dir / 'report.html'} in a browser, or {out_dir / 'report.xlsx'} in Excel.")
+
+
+def _write_reports(out_dir: Path, loaded, results, sharing) -> list[Path]:
+    """Cost-sharing tables, the results workbook and the HTML report (with any sensitivity results
+    already in ``out_dir``); each file written to a temporary name and moved into place."""
+    from .report import intervention_names, write_report
+    from .sensitivity_sections import collect_sections
+    from .sharing import cumulative_net_by_sector
+    from .workbook import WORKBOOK_FILE, parameters_used, write_results_workbook
+
+    used, names = parameters_used(loaded), intervention_names(loaded)
+    sections = collect_sections(out_dir)
+    written = [
+        atomic_write_text(out_dir / "cost_sharing.csv", sharing.table.reset_index().to_csv(index=False)),
+        atomic_write_text(out_dir / "cumulative_net_by_sector.csv",
+                          cumulative_net_by_sector(results).to_csv()),
+        write_results_workbook(out_dir / WORKBOOK_FILE, results, sharing, used,
+                               intervention_names=names, sensitivity=sections),
+    ]
+    html_path, charts = write_report(out_dir, results, sharing, used, intervention_names=names,
+                                     sensitivity=sections)
+    return [*written, html_path, *charts]
 
 
 def _load(scenario: Path, params_source: Path | None, library_dir: Path):
@@ -175,6 +187,14 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
         raise InputError(f"cannot write results ({exc.strerror})", file=out_dir) from None
     click.echo(text)
     click.echo(f"\nTable written to {path}")
+    if (out_dir / "report.xlsx").exists() or (out_dir / "report.html").exists():
+        from .model import run as run_model
+        from .sharing import cost_sharing
+
+        results = run_model(loaded)  # same scenario, settings and seed: the same numbers as `run`
+        _write_reports(out_dir, loaded, results, cost_sharing(results, loaded.sharing))
+        click.echo(f"Added to {out_dir / 'report.xlsx'} (sheet 'Sensitivity') and "
+                   f"{out_dir / 'report.html'} (section 'Which assumptions matter').")
 
 
 @main.group()

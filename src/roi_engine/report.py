@@ -743,8 +743,27 @@ def _how_to_read_html(results: Results, registry: Mapping | None) -> str:
     return '<ul class="howto">\n' + "\n".join(f"<li>{_e(i)}</li>" for i in items) + "\n</ul>"
 
 
+def _sensitivity_html(sections) -> str:
+    """One sub-section per sensitivity method: its note, its chart if any, its top rows."""
+    parts = []
+    for section in sections:
+        table = section.shown
+        rows = [[str(v) if not isinstance(v, float) else f"{v:,.4g}" for v in record]
+                for record in table.itertuples(index=False, name=None)]
+        chart = ""
+        if section.png is not None:
+            data = base64.b64encode(section.png).decode("ascii")
+            chart = (f'<figure><img class="chart" id="chart-{section.method}" '
+                     f'alt="{_e(section.title)}" src="data:image/png;base64,{data}"></figure>\n')
+        parts.append(f'<h3 id="h-sensitivity-{section.method}">{_e(section.title)}</h3>\n'
+                     f'<p class="note">{_e(section.note)}</p>\n{chart}'
+                     + _table_html(f"sensitivity-{section.method}", section.title,
+                                   [str(c) for c in table.columns], rows, total_label=None))
+    return "\n".join(parts)
+
+
 def render_html(results: Results, sharing, charts: list[Chart], registry: Mapping | None = None, *,
-                intervention_names: Mapping[str, str] | None = None) -> str:
+                intervention_names: Mapping[str, str] | None = None, sensitivity=()) -> str:
     """The whole report as one HTML string (charts embedded as data URIs)."""
     info = results.info
     first, second = headline_sentences(results)
@@ -770,6 +789,9 @@ def render_html(results: Results, sharing, charts: list[Chart], registry: Mappin
         '<section id="cost-sharing" aria-labelledby="h-cost-sharing">\n'
         '<h2 id="h-cost-sharing">A fair split of the cost</h2>\n' + _sharing_html(results, sharing)
         + "\n</section>",
+        *([f'<section id="sensitivity" aria-labelledby="h-sensitivity">\n'
+           f'<h2 id="h-sensitivity">Which assumptions matter</h2>\n{_sensitivity_html(sensitivity)}'
+           "\n</section>"] if sensitivity else []),
         '<section id="how-to-read" aria-labelledby="h-how-to-read">\n'
         '<h2 id="h-how-to-read">How to read this</h2>\n' + _how_to_read_html(results, registry)
         + "\n</section>",
@@ -779,12 +801,13 @@ def render_html(results: Results, sharing, charts: list[Chart], registry: Mappin
               f'<p>Open Government Licence v3.0: <a href="{OGL_URL}">{OGL_URL}</a>. Produced with '
               f"roi-engine from scenario &lsquo;{_e(info.scenario)}&rsquo;, seed {info.seed}.</p>\n</footer>")
     title = f"{info.scenario}: return on investment, who pays and who gains"
+    n_images = len(charts) + sum(1 for section in sensitivity if section.png is not None)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n"
-        f'<body data-loaded="0" data-charts="{len(charts)}">\n'
+        f'<body data-loaded="0" data-charts="{n_images}">\n'
         f'<header class="masthead"><div><h1>{_e(info.scenario)}</h1>\n'
         f"<p>{_e(info.area_name)} ({_e(info.area_code)}) &middot; {_e(info.currency)}, "
         f"{_e(info.price_year)} prices, discounted &middot; {_e(info.perspective)} perspective &middot; "
@@ -821,7 +844,8 @@ def _atomic_write_bytes(path: Path, data: bytes) -> Path:
 
 
 def write_report(out_dir: str | Path, results: Results, sharing, registry: Mapping | None = None, *,
-                 intervention_names: Mapping[str, str] | None = None) -> tuple[Path, list[Path]]:
+                 intervention_names: Mapping[str, str] | None = None,
+                 sensitivity=()) -> tuple[Path, list[Path]]:
     """Write ``report.html`` and ``charts/*.png`` into ``out_dir``.
 
     Parameters
@@ -847,7 +871,8 @@ def write_report(out_dir: str | Path, results: Results, sharing, registry: Mappi
     chart_dir.mkdir(parents=True, exist_ok=True)
     charts = build_charts(results)
     pngs = [_atomic_write_bytes(chart_dir / c.filename, c.png) for c in charts]
-    page = render_html(results, sharing, charts, registry, intervention_names=intervention_names)
+    page = render_html(results, sharing, charts, registry, intervention_names=intervention_names,
+                       sensitivity=sensitivity)
     return _atomic_write_bytes(out_dir / REPORT_FILE, page.encode("utf-8")), pngs
 
 

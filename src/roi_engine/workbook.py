@@ -143,7 +143,8 @@ _BLOCK_FILL = PatternFill("solid", fgColor="F3F2F1")
 
 
 def write_results_workbook(path: str | Path, results: Results, sharing, registry: Mapping, *,
-                           intervention_names: Mapping[str, str] | None = None) -> Path:
+                           intervention_names: Mapping[str, str] | None = None,
+                           sensitivity: Sequence = ()) -> Path:
     """Write the results workbook to ``path`` (``.xlsx``) and return the path.
 
     Parameters
@@ -158,6 +159,9 @@ def write_results_workbook(path: str | Path, results: Results, sharing, registry
         or the whole registry.
     intervention_names : mapping of id to name, optional
         Shown beside each intervention id on the Summary sheet.
+    sensitivity : sequence of SensitivitySection, optional
+        Sensitivity results (:func:`roi_engine.sensitivity_sections.collect_sections`), written to a
+        sixth sheet, "Sensitivity", when given.
     """
     from .report import file_mode
     from .sharing import cumulative_net_by_sector
@@ -175,6 +179,15 @@ def write_results_workbook(path: str | Path, results: Results, sharing, registry
     _parameters_sheet(sheets["Parameters used"], results, registry)
     _charts(sheets["Summary"], summary_refs, sheets["Cost sharing"], bar_data,
             sheets["Yearly flows by sector"], line_data, results, sharing)
+    if sensitivity:
+        ws = wb.create_sheet("Sensitivity")
+        row = _header(ws, results, "Sensitivity and value of information",
+                      "Which assumptions the answer hangs on (roi-engine sensitivity); full tables in "
+                      "sensitivity_<method>.csv beside this workbook.")
+        for section in sensitivity:
+            table = section.table
+            row = _table(ws, row, 1, section.title, list(table.columns),
+                         table.itertuples(index=False, name=None), note=section.note)
 
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
