@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from .atomic import atomic_write_text
 from .errors import InputError
 from .formatting import format_areas, format_interventions, format_summary
-from .results import atomic_write_text
 
 EXIT_BAD_INPUT = 2
 RESULT_FILES = ("summary.csv", "headline.csv", "by_sector.csv", "yearly.csv", "cumulative_net.csv",

@@ -31,7 +31,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import os
 import re
 import tempfile
 import typing
@@ -53,6 +52,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .atomic import atomic_output
 from .distributions import DISTRIBUTIONS
 from .errors import InputError, did_you_mean
 from .metrics import PERSPECTIVES
@@ -312,42 +312,15 @@ def _refuse_to_overwrite_inputs(path: Path, registry_dir: Path, registry: Parame
 
 
 def _save_atomically(workbook: Workbook, path: Path) -> Path:
-    """Save to a temporary file beside ``path``, flush it to disk, and move it into place."""
+    """Save through :func:`roi_engine.atomic.atomic_output`, keeping an existing file's permissions."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        mode = path.stat().st_mode & 0o777 if path.exists() else None
+        with atomic_output(path, mode=mode) as temporary:
+            workbook.save(temporary)
     except OSError as exc:
-        raise InputError(f"cannot write the workbook ({exc.strerror or exc})", file=path) from None
-    try:
-        with os.fdopen(handle, "w+b") as out:
-            workbook.save(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException as exc:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise InputError(f"cannot write the workbook ({exc.strerror or exc})", file=path,
-                             hint="is it open in Excel? close it and try again") from None
-        raise
-    _fsync_folder(path.parent)
+        raise InputError(f"cannot write the workbook ({exc.strerror or exc})", file=path,
+                         hint="is it open in Excel? close it and try again") from None
     return path
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename durable where the platform allows it (POSIX); harmless elsewhere."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _sheet_names(stems: Sequence[str]) -> list[str]:

@@ -32,8 +32,6 @@ import base64
 import html
 import io
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_write_bytes, file_mode  # noqa: F401  (file_mode re-exported)
 from .engine import KIND_INDEX
 from .formatting import money, ratio, share
 from .metrics import PERSPECTIVES, summarise
@@ -817,32 +816,6 @@ def render_html(results: Results, sharing, charts: list[Chart], registry: Mappin
     )
 
 
-def file_mode() -> int:
-    """Permissions of a new file under the process's umask (``0o644`` under the usual ``022``).
-
-    ``tempfile.mkstemp`` creates ``0o600`` files; a report is meant to be shared, so the temporary file
-    gets the mode an ordinary ``open()`` would have given it before it is moved into place.
-    """
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path`` and move it into place (never half a file)."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temporary, file_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_report(out_dir: str | Path, results: Results, sharing, registry: Mapping | None = None, *,
                  intervention_names: Mapping[str, str] | None = None,
                  sensitivity=()) -> tuple[Path, list[Path]]:
@@ -870,10 +843,10 @@ def write_report(out_dir: str | Path, results: Results, sharing, registry: Mappi
     chart_dir = out_dir / CHART_DIR
     chart_dir.mkdir(parents=True, exist_ok=True)
     charts = build_charts(results)
-    pngs = [_atomic_write_bytes(chart_dir / c.filename, c.png) for c in charts]
+    pngs = [atomic_write_bytes(chart_dir / c.filename, c.png) for c in charts]
     page = render_html(results, sharing, charts, registry, intervention_names=intervention_names,
                        sensitivity=sensitivity)
-    return _atomic_write_bytes(out_dir / REPORT_FILE, page.encode("utf-8")), pngs
+    return atomic_write_bytes(out_dir / REPORT_FILE, page.encode("utf-8")), pngs
 
 
 __all__ = [

@@ -19,8 +19,6 @@ Tables (pandas DataFrames):
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .atomic import atomic_write_text
 from .engine import KINDS
 from .metrics import (
     PERSPECTIVES,
@@ -374,21 +373,6 @@ class Results:
         return written
 
 
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path`` and move it into place (never half a file)."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(temporary, 0o644)  # mkstemp makes 0600; results are meant to be shared
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _unit(metric: str) -> str:
     if metric.startswith("pv_") or metric == "npv":
         return "GBP"
@@ -407,4 +391,4 @@ def _discounted(metric: str) -> str:
     return "yes" if metric.startswith(("pv_", "npv", "benefit_per", "net_roi", "payback")) else ""
 
 
-__all__ = ["Results", "RunInfo", "PORTFOLIO", "QUANTILES", "atomic_write_text"]
+__all__ = ["Results", "RunInfo", "PORTFOLIO", "QUANTILES"]

@@ -8,14 +8,13 @@ year and perspective.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import sensitivity as sa
+from .atomic import atomic_output
 from .formatting import money, table
 from .model import Model
 from .outputs import Output, evaluator, output_from_pv, parse_output
@@ -124,15 +123,11 @@ def tornado_chart(frame: pd.DataFrame, output: Output, path: Path, *, top: int =
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
     try:
-        fig.savefig(temporary, format="png")
-        os.replace(temporary, path)
+        with atomic_output(path) as temporary:
+            fig.savefig(temporary, format="png")
     finally:
         plt.close(fig)
-        Path(temporary).unlink(missing_ok=True)
     return path
 
 

@@ -28,8 +28,6 @@ goes to a temporary file in the target folder and is moved into place with ``os.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -41,6 +39,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .atomic import atomic_output
 from .formatting import money, share
 from .metrics import PERSPECTIVES
 from .results import ALL_SECTORS, PORTFOLIO, Results
@@ -163,7 +162,6 @@ def write_results_workbook(path: str | Path, results: Results, sharing, registry
         Sensitivity results (:func:`roi_engine.sensitivity_sections.collect_sections`), written to a
         sixth sheet, "Sensitivity", when given.
     """
-    from .report import file_mode
     from .sharing import cumulative_net_by_sector
 
     path = Path(path)
@@ -189,15 +187,8 @@ def write_results_workbook(path: str | Path, results: Results, sharing, registry
             row = _table(ws, row, 1, section.title, list(table.columns),
                          table.itertuples(index=False, name=None), note=section.note)
 
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_output(path) as temporary:
         wb.save(temporary)
-        os.chmod(temporary, file_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path
 
 
