@@ -45,19 +45,23 @@ draws_option = click.option("--draws", type=click.IntRange(min=1), default=None,
                             help="Monte Carlo draws (default: the scenario's).")
 seed_option = click.option("--seed", type=click.IntRange(min=0), default=None,
                            help="Random seed (default: the scenario's). Same seed, same numbers.")
+out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                          default=None, help="Folder for the results (default: results/<scenario name>).")
+params_option = click.option(
+    "--params", "params_source", type=click.Path(path_type=Path), default=None,
+    help="Parameters from this workbook (.xlsx, see 'params export') or folder of CSV tables.")
+library_option = click.option(
+    "--library", "library_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+    show_default=True, help="Folder holding interventions/ (for a scenario given as a workbook).")
 
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @draws_option
 @seed_option
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the results (default: results/<scenario name>).")
-@click.option("--params", "params_source", type=click.Path(path_type=Path), default=None,
-              help="Parameters from this workbook (.xlsx, see 'params export') or folder of CSV tables.")
-@click.option("--library", "library_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True,
-              help="Folder holding interventions/ (for a scenario given as a workbook).")
+@out_option
+@params_option
+@library_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | None,
         params_source: Path | None, library_dir: Path, quiet: bool) -> None:
@@ -155,13 +159,9 @@ SENSITIVITY_METHODS = ("tornado", "switching", "sobol", "morris", "delta", "evpp
               help="Sobol base sample size (a power of 2) or Morris trajectories.")
 @draws_option
 @seed_option
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the table (default: results/<scenario name>).")
-@click.option("--params", "params_source", type=click.Path(path_type=Path), default=None,
-              help="Parameters from this workbook (.xlsx, see 'params export') or folder of CSV tables.")
-@click.option("--library", "library_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True,
-              help="Folder holding interventions/ (for a scenario given as a workbook).")
+@out_option
+@params_option
+@library_option
 def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: int,
                 draws: int | None, seed: int | None, out_dir: Path | None,
                 params_source: Path | None, library_dir: Path) -> None:
