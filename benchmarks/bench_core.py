@@ -3,8 +3,8 @@
 For draws in {1,000, 10,000, 100,000} and horizons {10, 30} it prints:
 
 - the engine's wall time (median of ``--repeats`` runs, ``time.perf_counter``) for ``Model.evaluate``
-  on pre-sampled draws, in chunks of the scenario's ``chunk_size`` as :func:`roi_engine.model.run`
-  does, and for the core :func:`roi_engine.engine.intervention_flows` alone (same chunks, parameter
+  on pre-sampled draws, in chunks of the scenario's ``chunk_size`` as :func:`roi_engine.model.evaluation.run`
+  does, and for the core :func:`roi_engine.model.engine.intervention_flows` alone (same chunks, parameter
   values prepared beforehand);
 - throughput in cells (draws x years x sectors, per intervention) per second;
 - the ratio to a bare NumPy multiply-add over float64 arrays of shape ``(draws, years, sectors, 4)``,
@@ -33,11 +33,11 @@ from pathlib import Path
 import numpy as np
 import scipy
 
-from roi_engine.engine import KIND_INDEX, KINDS, InterventionPlan, intervention_flows
-from roi_engine.interventions import InterventionSpec
-from roi_engine.model import Model
-from roi_engine.population import population_by_age
-from roi_engine.scenario import Scenario, ScenarioIntervention, load_scenario
+from roi_engine.inputs.interventions import InterventionSpec
+from roi_engine.inputs.population import population_by_age
+from roi_engine.inputs.scenario import Scenario, ScenarioIntervention, load_scenario
+from roi_engine.model.engine import KIND_INDEX, KINDS, InterventionPlan, intervention_flows
+from roi_engine.model.evaluation import Model
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = ROOT / "scenarios" / "default.toml"
@@ -57,7 +57,7 @@ N_KINDS = len(KINDS)
 class NaiveIntervention:
     """One intervention's flows computed draw by draw with scalar arithmetic (``docs/file_formats.md``).
 
-    Independent of :mod:`roi_engine.engine`: it reads the scenario's choices (overrides of reach,
+    Independent of :mod:`roi_engine.model.engine`: it reads the scenario's choices (overrides of reach,
     uptake and delivery years) and the population by single year of age itself. Every reference
     (parameter name or number) is compiled to an index into a per-draw list of scalars: the draw's
     parameter values (money converted to the scenario's price year), then the spec's constants.

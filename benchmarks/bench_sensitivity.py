@@ -4,7 +4,7 @@ Prints, for Sobol with N = 1024 (Saltelli scheme without second-order terms, N (
 evaluations for k uncertain parameters) on a scenario, the wall time and peak traced memory of
 
 - the Sobol analysis (SALib sampling, inverse-CDF transformation, chunked model evaluation, analysis);
-- one plain Monte Carlo run (`roi_engine.model.run`) with the same number of draws;
+- one plain Monte Carlo run (`roi_engine.model.evaluation.run`) with the same number of draws;
 
 and their ratios, measured in one process, one after the other, median of a few repeats. The claim
 is the ratio: absolute times depend on the machine.
@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from roi_engine import sensitivity as sa
-from roi_engine.model import Model, run
-from roi_engine.outputs import Output, evaluator
-from roi_engine.scenario import load_scenario
+from roi_engine.analyses import sensitivity as sa
+from roi_engine.analyses.scalar_outputs import Output, evaluator
+from roi_engine.inputs.scenario import load_scenario
+from roi_engine.model.evaluation import Model
+from roi_engine.results import run
 
 ROOT = Path(__file__).resolve().parent.parent
 

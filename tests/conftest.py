@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from roi_engine.scenario import load_scenario
+from roi_engine.inputs.scenario import load_scenario
 
 TOY_DIR = Path(__file__).resolve().parent / "data" / "toy"
 TOY_SCENARIO = TOY_DIR / "scenarios" / "toy.toml"

@@ -1,4 +1,4 @@
-"""Tests for roi_engine.distributions: build() and the helpers from published summaries.
+"""Tests for roi_engine.inputs.distributions: build() and the helpers from published summaries.
 
 Expected moments and quantiles are worked out by hand from each distribution's definition (PERT as a
 scaled beta with alpha = 1 + 4 (mode - low) / (high - low), beta = 1 + 4 (high - mode) / (high - low);
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from roi_engine.distributions import (
+from roi_engine.inputs.distributions import (
     DISTRIBUTIONS,
     Distribution,
     DistributionError,

@@ -1,4 +1,4 @@
-"""Tests for roi_engine.engine: the year-axis kernels and one intervention's cash flows.
+"""Tests for roi_engine.model.engine: the year-axis kernels and one intervention's cash flows.
 
 Expected values are worked out by hand (written out below), not recomputed with the code under test.
 Tolerances: exact (``==``) where the arithmetic is exact in binary floating point; otherwise
@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from roi_engine.engine import (
+from roi_engine.inputs.population import find_area, population_by_age
+from roi_engine.model.engine import (
     KIND_INDEX,
     KINDS,
     convolve_years,
@@ -19,8 +20,7 @@ from roi_engine.engine import (
     risk_reduction,
     year_shift_matrix,
 )
-from roi_engine.model import Model
-from roi_engine.population import find_area, population_by_age
+from roi_engine.model.evaluation import Model
 
 RTOL = 1e-12
 

@@ -1,4 +1,4 @@
-"""Tests for roi_engine.excel: the commissioner's workbook (export, read, check, run).
+"""Tests for roi_engine.inputs.excel: the commissioner's workbook (export, read, check, run).
 
 - the exported workbook's layout (sheets, colours, drop-down lists, frozen headings, protection);
 - round trip: the default scenario run from the CSV folder and from the exported workbook gives
@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from roi_engine.errors import InputError
-from roi_engine.excel import (
+from roi_engine.inputs.excel import (
     MANIFEST_SHEET,
     WorkbookInputs,
     _sheet_names,
@@ -45,9 +45,9 @@ from roi_engine.excel import (
     load_workbook_scenario,
     read_workbook,
 )
-from roi_engine.model import run
-from roi_engine.parameters import ParameterRegistry
-from roi_engine.scenario import load_scenario
+from roi_engine.inputs.parameters import ParameterRegistry
+from roi_engine.inputs.scenario import load_scenario
+from roi_engine.results import run
 
 REPO = Path(__file__).resolve().parents[1]
 EXCEL_DATA = Path(__file__).resolve().parent / "data" / "excel"
@@ -169,7 +169,7 @@ def test_exported_workbook_layout(book):
 
 
 def test_long_drop_down_lists_live_on_the_hidden_sheet():
-    from roi_engine.excel import _ListMaker
+    from roi_engine.inputs.excel import _ListMaker
 
     workbook = openpyxl.Workbook()
     lists = _ListMaker(workbook.create_sheet(MANIFEST_SHEET))
@@ -225,8 +225,8 @@ def test_export_refuses_inputs_existing_files_and_other_suffixes(tmp_path):
 def test_every_scenario_setting_is_in_the_workbook():
     """A new ScenarioSpec field must be added to the Scenario sheet (export and read), or the round trip
     would silently drop it."""
-    from roi_engine.excel import SETTINGS
-    from roi_engine.scenario import ScenarioSpec, SharingSpec
+    from roi_engine.inputs.excel import SETTINGS
+    from roi_engine.inputs.scenario import ScenarioSpec, SharingSpec
 
     in_workbook = set(SETTINGS) | {"interventions", "correlations"}
     assert set(ScenarioSpec.model_fields) - {"interventions_dir", "parameters_dir"} == in_workbook
@@ -650,7 +650,7 @@ def _big_parameter_folder(folder: Path, tables: int, copies: int) -> int:
 
 EXPORT_LOOP = textwrap.dedent("""
     import sys
-    from roi_engine.excel import export_workbook
+    from roi_engine.inputs.excel import export_workbook
     target, folder = sys.argv[1], sys.argv[2]
     print("ready", flush=True)
     n = 0

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from roi_engine.engine import KIND_INDEX
-from roi_engine.interventions import InterventionLibrary
-from roi_engine.model import Model
-from roi_engine.outputs import Output, output_from_pv
-from roi_engine.parameters import SECTORS_FILE, ParameterRegistry
-from roi_engine.scenario import load_scenario_data
-from roi_engine.sectors import SectorTable
+from roi_engine.analyses.scalar_outputs import Output, output_from_pv
+from roi_engine.inputs.interventions import InterventionLibrary
+from roi_engine.inputs.parameters import SECTORS_FILE, ParameterRegistry
+from roi_engine.inputs.scenario import load_scenario_data
+from roi_engine.inputs.sectors import SectorTable
+from roi_engine.model.engine import KIND_INDEX
+from roi_engine.model.evaluation import Model
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = ParameterRegistry.from_dir(ROOT / "parameters")

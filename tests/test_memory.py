@@ -11,7 +11,7 @@ import gc
 import time
 import tracemalloc
 
-from roi_engine.model import run
+from roi_engine.results import run
 
 SMALL, LARGE = 20_000, 200_000
 HORIZON, CHUNK = 30, 10_000

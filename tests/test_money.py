@@ -1,4 +1,4 @@
-"""Tests for roi_engine.money: price years, the GDP deflator and Green Book discounting.
+"""Tests for roi_engine.inputs.money: price years, the GDP deflator and Green Book discounting.
 
 Expected values are computed by hand from the published rates and indices; tolerance 1e-12
 relative.
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from roi_engine.errors import InputError
-from roi_engine.money import (
+from roi_engine.inputs.money import (
     VALUE_TYPE_RATE_KIND,
     DeflatorTable,
     DiscountScheme,

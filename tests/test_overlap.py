@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roi_engine.engine import KIND_INDEX, intervention_flows
 from roi_engine.errors import InputError
-from roi_engine.model import Model
-from roi_engine.overlap import remove_double_counting
-from roi_engine.population import population_in_band
-from roi_engine.scenario import load_scenario
+from roi_engine.inputs.population import population_in_band
+from roi_engine.inputs.scenario import load_scenario
+from roi_engine.model.engine import KIND_INDEX, intervention_flows
+from roi_engine.model.evaluation import Model
+from roi_engine.model.overlap import remove_double_counting
 
 TOY = Path(__file__).parent / "data" / "toy"
 
@@ -154,8 +154,8 @@ def test_the_same_outcome_with_different_baselines_is_refused(tmp_path):
 
 
 def test_the_run_summary_names_the_overlap(tmp_path):
-    from roi_engine.formatting import format_summary
-    from roi_engine.model import run
+    from roi_engine.outputs.formatting import format_summary
+    from roi_engine.results import run
 
     root = library(tmp_path, low=25, high=34)
     results = run(load_scenario(root / "scenarios" / "both.toml"))

@@ -1,4 +1,4 @@
-"""Tests for roi_engine.parameters: reading and validating the parameter tables.
+"""Tests for roi_engine.inputs.parameters: reading and validating the parameter tables.
 
 Each bad row must raise one InputError naming the file, the spreadsheet row (header = row 1, so the
 first data row is row 2) and the column.
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from roi_engine.errors import InputError
-from roi_engine.money import PriceYear
-from roi_engine.parameters import COLUMNS, ParameterRegistry, read_parameter_csv
+from roi_engine.inputs.money import PriceYear
+from roi_engine.inputs.parameters import COLUMNS, ParameterRegistry, read_parameter_csv
 
 TOY = Path(__file__).parent / "data" / "toy"
 HEADER = ",".join(COLUMNS)

@@ -1,4 +1,4 @@
-"""Tests for roi_engine.population against the check totals in shared/data/README.md."""
+"""Tests for roi_engine.inputs.population against the check totals in shared/data/README.md."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from roi_engine.errors import InputError
-from roi_engine.population import (
+from roi_engine.inputs.population import (
     AGES,
     DATA_FILE,
     POPULATION_SOURCE,

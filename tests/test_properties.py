@@ -17,12 +17,14 @@ from conftest import replace_in_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roi_engine.engine import KIND_INDEX, intervention_flows
 from roi_engine.errors import InputError
-from roi_engine.metrics import PERSPECTIVES, payback_year
-from roi_engine.model import PER_DRAW_FIELDS, Model, run
-from roi_engine.results import Results
-from roi_engine.scenario import load_scenario
+from roi_engine.inputs.accounting import PERSPECTIVES
+from roi_engine.inputs.scenario import load_scenario
+from roi_engine.model.engine import KIND_INDEX, intervention_flows
+from roi_engine.model.evaluation import PER_DRAW_FIELDS, Model
+from roi_engine.model.payback import payback_year
+from roi_engine.results import run
+from roi_engine.results.cube import Results
 
 RTOL = 1e-12
 FAST = settings(max_examples=25, deadline=None)

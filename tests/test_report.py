@@ -1,4 +1,4 @@
-"""Tests for the HTML report (roi_engine.report), ending in a real headless browser.
+"""Tests for the HTML report (roi_engine.outputs.report), ending in a real headless browser.
 
 The browser tests open ``report.html`` in Debian's chromium (``/usr/bin/chromium``, or the path in
 ``ROI_ENGINE_CHROMIUM``): ``--dump-dom`` shows whether every chart image decoded (an inline script writes
@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 from conftest import TOY_SCENARIO
 
-from roi_engine.formatting import ratio
-from roi_engine.model import run
-from roi_engine.report import (
+from roi_engine.analyses.sharing import cost_sharing
+from roi_engine.inputs.scenario import load_scenario
+from roi_engine.outputs.formatting import ratio
+from roi_engine.outputs.report import (
     CHART_FILES,
     CHART_IDS,
     REPORT_FILE,
@@ -37,10 +38,9 @@ from roi_engine.report import (
     write_report,
     year_text,
 )
-from roi_engine.results import PORTFOLIO
-from roi_engine.scenario import load_scenario
-from roi_engine.sharing import cost_sharing
-from roi_engine.workbook import parameters_used
+from roi_engine.outputs.workbook import parameters_used
+from roi_engine.results import run
+from roi_engine.results.cube import PORTFOLIO
 
 DRAWS = 400
 CHROMIUM = os.environ.get("ROI_ENGINE_CHROMIUM", "/usr/bin/chromium")
@@ -132,7 +132,7 @@ def test_writes_one_html_file_and_a_png_per_chart(report):
 
 
 def test_a_failed_rewrite_keeps_the_old_page(toy, tmp_path, monkeypatch):
-    import roi_engine.report as report_module
+    import roi_engine.outputs.report as report_module
 
     _, results, sharing = toy
     html_path, _ = write_report(tmp_path, results, sharing)

@@ -1,4 +1,4 @@
-"""Tests for roi_engine.sampling: designs, seeding, inverse-CDF mapping and Iman-Conover correlation.
+"""Tests for roi_engine.model.sampling: designs, seeding, inverse-CDF mapping and Iman-Conover correlation.
 
 Spearman tolerance for n draws and target rho: 3 (1 - rho^2) / sqrt(n - 1) + 0.01, i.e. about three
 standard errors of a sample Spearman coefficient plus a small allowance for the rank-to-normal-score
@@ -16,9 +16,10 @@ import pytest
 from scipy import stats
 
 from roi_engine.errors import InputError
-from roi_engine.model import Model
-from roi_engine.parameters import ParameterRegistry
-from roi_engine.sampling import (
+from roi_engine.inputs.parameters import ParameterRegistry
+from roi_engine.inputs.scenario import load_scenario
+from roi_engine.model.evaluation import Model
+from roi_engine.model.sampling import (
     SAMPLING_METHODS,
     RankCorrelation,
     chunk_rng,
@@ -28,7 +29,6 @@ from roi_engine.sampling import (
     to_values,
     uniform_design,
 )
-from roi_engine.scenario import load_scenario
 
 TOY = Path(__file__).parent / "data" / "toy"
 

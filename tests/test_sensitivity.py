@@ -9,14 +9,14 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
-from roi_engine import sensitivity as sa
+from roi_engine.analyses import sensitivity as sa
+from roi_engine.analyses.scalar_outputs import Output, evaluator, parse_output
+from roi_engine.analyses.voi import evpi, evppi, evppi_table
 from roi_engine.cli import main
-from roi_engine.distributions import build
-from roi_engine.model import Model
-from roi_engine.outputs import Output, evaluator, parse_output
-from roi_engine.parameters import Parameter
-from roi_engine.scenario import load_scenario
-from roi_engine.voi import evpi, evppi, evppi_table
+from roi_engine.inputs.distributions import build
+from roi_engine.inputs.parameters import Parameter
+from roi_engine.inputs.scenario import load_scenario
+from roi_engine.model.evaluation import Model
 
 TOY = Path(__file__).parent / "data" / "toy" / "scenarios" / "toy.toml"
 

@@ -1,4 +1,4 @@
-"""Cost sharing (roi_engine.sharing): per-draw identities of each rule, the table, errors, the text.
+"""Cost sharing (roi_engine.analyses.sharing): per-draw identities of each rule, the table, errors, the text.
 
 Identities are checked per draw with relative tolerance 1e-12 (``RTOL``), on random arrays (the pure
 kernels) and on toy-scenario runs with 64-256 draws, random seeds and every perspective.
@@ -15,11 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from roi_engine.errors import InputError
-from roi_engine.metrics import PERSPECTIVES
-from roi_engine.model import run
-from roi_engine.sectors import SectorTable
-from roi_engine.sharing import (
+from roi_engine.analyses.sharing import (
     RULES,
     TOTAL,
     SharingRule,
@@ -30,10 +26,14 @@ from roi_engine.sharing import (
     cost_sharing,
     cumulative_net_by_sector,
     default_contributors,
-    format_cost_sharing,
     parse_shares,
     rule_contributions,
 )
+from roi_engine.errors import InputError
+from roi_engine.inputs.accounting import PERSPECTIVES
+from roi_engine.inputs.sectors import SectorTable
+from roi_engine.outputs.formatting import format_cost_sharing
+from roi_engine.results import run
 
 RTOL = 1e-12
 FAST = settings(max_examples=20, deadline=None)

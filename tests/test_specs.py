@@ -1,4 +1,4 @@
-"""Tests for validating intervention and scenario TOML files (roi_engine.specs, interventions, scenario).
+"""Tests for validating intervention and scenario TOML files (inputs.specs, interventions, scenario).
 
 Each error case mutates a copy of the toy library (tests/data/toy) and checks that one InputError is
 raised whose rendered message names the file and the key path, with the expected wording.
@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from roi_engine.errors import InputError
-from roi_engine.interventions import InterventionLibrary, load_intervention
-from roi_engine.parameters import ParameterRegistry
-from roi_engine.scenario import load_scenario
-from roi_engine.sectors import SectorTable
-from roi_engine.specs import key_path
+from roi_engine.inputs.interventions import InterventionLibrary, load_intervention
+from roi_engine.inputs.parameters import ParameterRegistry
+from roi_engine.inputs.scenario import load_scenario
+from roi_engine.inputs.sectors import SectorTable
+from roi_engine.inputs.specs import key_path
 
 TOY = Path(__file__).parent / "data" / "toy"
 INTERVENTION = Path("interventions") / "toy_programme.toml"

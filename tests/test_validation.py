@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from roi_engine.validation import TOLERANCE, benefit_per_pound, published_figures
+from roi_engine.analyses.validation import TOLERANCE, benefit_per_pound, published_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_REFERENCE = ROOT.parent / "shared" / "reference" / "lse_phe_2017_headline_roi.csv"

@@ -1,4 +1,4 @@
-"""Tests for the results workbook (roi_engine.workbook): written with openpyxl, read back with openpyxl.
+"""Tests for the results workbook (outputs.workbook): written with openpyxl, read back with openpyxl.
 
 Each sheet's numbers are compared with the Results / CostSharing table they come from, cell by cell.
 """
@@ -15,12 +15,10 @@ from conftest import TOY_SCENARIO
 from openpyxl import load_workbook
 from openpyxl.chart import BarChart, LineChart
 
-from roi_engine.model import run
-from roi_engine.report import file_mode, headline_sentences, intervention_names
-from roi_engine.results import PORTFOLIO
-from roi_engine.scenario import load_scenario
-from roi_engine.sharing import cost_sharing, cumulative_net_by_sector
-from roi_engine.workbook import (
+from roi_engine.analyses.sharing import cost_sharing, cumulative_net_by_sector
+from roi_engine.inputs.scenario import load_scenario
+from roi_engine.outputs.report import file_mode, headline_sentences, intervention_names
+from roi_engine.outputs.workbook import (
     HEADER_FIELDS,
     SHARING_COLUMNS,
     SHEETS,
@@ -31,6 +29,8 @@ from roi_engine.workbook import (
     read_header,
     write_results_workbook,
 )
+from roi_engine.results import run
+from roi_engine.results.cube import PORTFOLIO
 
 DRAWS = 300
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from .atomic import atomic_write_text
-from .errors import InputError
-from .formatting import format_areas, format_interventions, format_summary
+from roi_engine.atomic import atomic_write_text
+from roi_engine.errors import InputError
+from roi_engine.outputs.formatting import format_areas, format_interventions, format_summary
 
 EXIT_BAD_INPUT = 2
 RESULT_FILES = ("summary.csv", "headline.csv", "by_sector.csv", "yearly.csv", "cumulative_net.csv",
@@ -73,7 +73,7 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
         roi-engine run scenarios/default.toml --params my_params.xlsx
         roi-engine run my_params.xlsx --library .
     """
-    from .model import run as run_model
+    from roi_engine.results import run as run_model
 
     loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
     out_dir = out_dir or Path("results") / scenario.stem
@@ -82,7 +82,8 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
     show = not quiet and total > loaded.spec.chunk_size
     with tqdm(total=total, unit="draw", disable=not show, file=sys.stderr, leave=False) as bar:
         results = run_model(loaded, progress=bar.update)
-    from .sharing import cost_sharing, format_cost_sharing
+    from roi_engine.analyses.sharing import cost_sharing
+    from roi_engine.outputs.formatting import format_cost_sharing
 
     sharing = cost_sharing(results, loaded.sharing)
     try:
@@ -101,10 +102,10 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
 def _write_reports(out_dir: Path, loaded, results, sharing) -> list[Path]:
     """Cost-sharing tables, the results workbook and the HTML report (with any sensitivity results
     already in ``out_dir``); each file written to a temporary name and moved into place."""
-    from .report import intervention_names, write_report
-    from .sensitivity_sections import collect_sections
-    from .sharing import cumulative_net_by_sector
-    from .workbook import WORKBOOK_FILE, parameters_used, write_results_workbook
+    from roi_engine.analyses.sharing import cumulative_net_by_sector
+    from roi_engine.outputs.report import intervention_names, write_report
+    from roi_engine.outputs.sensitivity_sections import collect_sections
+    from roi_engine.outputs.workbook import WORKBOOK_FILE, parameters_used, write_results_workbook
 
     used, names = parameters_used(loaded), intervention_names(loaded)
     sections = collect_sections(out_dir)
@@ -122,8 +123,8 @@ def _write_reports(out_dir: Path, loaded, results, sharing) -> list[Path]:
 
 def _load(scenario: Path, params_source: Path | None, library_dir: Path):
     """A scenario from a TOML or a workbook, with parameters from CSV tables or a workbook."""
-    from .excel import is_workbook, load_scenario_with_workbook, load_workbook_scenario
-    from .scenario import load_scenario
+    from roi_engine.inputs.excel import is_workbook, load_scenario_with_workbook, load_workbook_scenario
+    from roi_engine.inputs.scenario import load_scenario
 
     if is_workbook(scenario):
         if params_source is not None:
@@ -173,7 +174,7 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
         roi-engine sensitivity scenarios/default.toml --method sobol --n 1024 --output npv
         roi-engine sensitivity scenarios/default.toml --method evppi --draws 20000
     """
-    from .sensitivity_report import run_sensitivity
+    from roi_engine.outputs.sensitivity_report import run_sensitivity
 
     loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
     out_dir = out_dir or Path("results") / scenario.stem
@@ -188,8 +189,8 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
     click.echo(text)
     click.echo(f"\nTable written to {path}")
     if (out_dir / "report.xlsx").exists() or (out_dir / "report.html").exists():
-        from .model import run as run_model
-        from .sharing import cost_sharing
+        from roi_engine.analyses.sharing import cost_sharing
+        from roi_engine.results import run as run_model
 
         results = run_model(loaded)  # same scenario, settings and seed: the same numbers as `run`
         _write_reports(out_dir, loaded, results, cost_sharing(results, loaded.sharing))
@@ -218,8 +219,8 @@ def params_export(out_path: Path, scenario_path: Path | None, params_dir: Path |
     Example:
         roi-engine params export --out birmingham.xlsx --scenario scenarios/default.toml
     """
-    from .excel import export_workbook
-    from .scenario import load_scenario
+    from roi_engine.inputs.excel import export_workbook
+    from roi_engine.inputs.scenario import load_scenario
 
     scenario = load_scenario(scenario_path, parameters_dir=params_dir) if scenario_path else None
     if params_dir is None:
@@ -234,7 +235,7 @@ def params_export(out_path: Path, scenario_path: Path | None, params_dir: Path |
               default=Path("."), show_default=True, help="Folder holding interventions/.")
 def params_check(workbook: Path, library_dir: Path) -> None:
     """Check a parameter workbook cell by cell; print a summary, or the first problem and exit 2."""
-    from .excel import check_workbook
+    from roi_engine.inputs.excel import check_workbook
 
     click.echo(check_workbook(workbook, interventions_dir=library_dir / "interventions"))
 
@@ -244,7 +245,7 @@ def params_check(workbook: Path, library_dir: Path) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 def areas(query: str, limit: int) -> None:
     """Find English areas by name or ONS code (e.g. 'birmingham', 'E08000025')."""
-    from .population import search_areas
+    from roi_engine.inputs.population import search_areas
 
     found = search_areas(query, limit=limit)
     if not found:
@@ -259,9 +260,9 @@ def areas(query: str, limit: int) -> None:
               help="Folder holding interventions/ and parameters/.")
 def interventions(library_dir: Path) -> None:
     """List the intervention library: life stage, target ages, cost per participant, price year."""
-    from .interventions import InterventionLibrary
-    from .parameters import SECTORS_FILE, ParameterRegistry
-    from .sectors import SectorTable
+    from roi_engine.inputs.interventions import InterventionLibrary
+    from roi_engine.inputs.parameters import SECTORS_FILE, ParameterRegistry
+    from roi_engine.inputs.sectors import SectorTable
 
     params = library_dir / "parameters"
     registry = ParameterRegistry.from_dir(params)
@@ -277,7 +278,7 @@ def interventions(library_dir: Path) -> None:
 @draws_option
 def validation(library_dir: Path, draws: int | None) -> None:
     """Our benefit per £1 against the published LSE/PHE 2017 (and ESSENCE) headline figures."""
-    from .validation import markdown, validation_table
+    from roi_engine.analyses.validation import markdown, validation_table
 
     click.echo(markdown(validation_table(library_dir, draws=draws or 2000)))
 

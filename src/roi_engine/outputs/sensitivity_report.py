@@ -1,7 +1,7 @@
 """Run one sensitivity or value-of-information method on a scenario and describe the result.
 
-Glue between a :class:`~roi_engine.scenario.Scenario` and the pure methods in
-:mod:`roi_engine.sensitivity` and :mod:`roi_engine.voi`: builds the model and its output function,
+Glue between a :class:`~roi_engine.inputs.scenario.Scenario` and the pure methods in
+:mod:`~roi_engine.analyses.sensitivity` and :mod:`~.voi`: builds the model and its output function,
 runs the method, and returns a table and a plain-text summary that states the output, its unit, price
 year and perspective.
 """
@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import sensitivity as sa
-from .atomic import atomic_output
-from .formatting import money, table
-from .model import Model
-from .outputs import Output, evaluator, output_from_pv, parse_output
-from .results import PORTFOLIO
-from .scenario import Scenario
-from .voi import evpi, evppi_table
+from roi_engine.analyses import sensitivity as sa
+from roi_engine.analyses.scalar_outputs import Output, evaluator, output_from_pv, parse_output
+from roi_engine.analyses.voi import evpi, evppi_table
+from roi_engine.atomic import atomic_output
+from roi_engine.inputs.scenario import Scenario
+from roi_engine.model.evaluation import Model
+from roi_engine.outputs.formatting import money, table
+from roi_engine.results.cube import PORTFOLIO
 
 
 def _header(model: Model, output: Output | None, method: str) -> list[str]:
@@ -98,7 +98,7 @@ def run_sensitivity(scenario: Scenario, method: str, *, output_text: str | None 
 
 def tornado_chart(frame: pd.DataFrame, output: Output, path: Path, *, top: int = 12,
                   subtitle: str = "") -> Path:
-    """Draw the tornado (``frame`` from :func:`roi_engine.sensitivity.tornado`) as a PNG at ``path``.
+    """Draw the tornado (``frame`` from :func:`roi_engine.analyses.sensitivity.tornado`) as a PNG at ``path``.
 
     One bar per parameter, widest swing on top, from the output at the parameter's 5th percentile to
     the output at its 95th, around a line at the base case.

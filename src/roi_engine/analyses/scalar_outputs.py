@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError, did_you_mean
-from .metrics import cost_and_benefit, safe_ratio
-from .model import Model
-from .results import PORTFOLIO
+from roi_engine.errors import InputError, did_you_mean
+from roi_engine.inputs.accounting import cost_and_benefit
+from roi_engine.model.evaluation import Model
+from roi_engine.results.cube import PORTFOLIO
+from roi_engine.results.metrics import safe_ratio
 
 METRICS = ("npv", "benefit_per_pound", "net")
 

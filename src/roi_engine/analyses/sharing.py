@@ -53,196 +53,25 @@ modelled), :func:`format_cost_sharing` (terminal text), and the per-draw kernels
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, did_you_mean
-from .formatting import money, ratio, share, table
-from .metrics import cost_and_benefit, safe_ratio, summarise
-from .results import ALL_SECTORS, PORTFOLIO, Results
-from .sectors import SectorTable
-
-RULES: dict[str, str] = {
-    "as_modelled": "costs fall where the cost lines put them",
-    "benefit_proportional": "contributors pay the total cost in proportion to their cash-releasing "
-                            "benefits (the same cash-releasing return per £1 for each)",
-    "break_even": "each contributor pays its cash-releasing benefit (floored at £0): the most it "
-                  "could pay and still break even over the horizon",
-    "agreed": "contributors pay agreed shares of the total cost",
-}
-"""The sharing rules and what each means, in words."""
-
-SHARE_TOLERANCE = 1e-6
-"""Agreed shares must sum to 1 within this (absolute); they are then rescaled to sum to exactly 1."""
-
-TOTAL = "total"
-"""Label of the table's total row."""
-
-
-# --- the rule ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=True)
-class SharingRule:
-    """How the total cost is shared among partners.
-
-    Parameters
-    ----------
-    rule : {'as_modelled', 'benefit_proportional', 'break_even', 'agreed'}
-    contributors : sequence of str, optional
-        Sectors that pay. Default: those with ``default_contributor = yes`` in ``sectors.csv``.
-        Not used by ``as_modelled`` (giving them is an error: costs fall where the cost lines put them).
-    shares : mapping of sector to share, optional
-        For ``agreed`` only (and required there): shares of the total cost, over contributors only,
-        each in [0, 1], summing to 1.
-
-    Structural problems raise :class:`InputError` at once; sector names are checked against the
-    run's sectors by :meth:`resolve` (with a did-you-mean hint for a misspelt one).
-    """
-
-    rule: str = "as_modelled"
-    contributors: tuple[str, ...] | None = None
-    shares: Mapping[str, float] | None = field(default=None, hash=False)
-
-    def __post_init__(self) -> None:
-        if self.rule not in RULES:
-            raise InputError(f"'{self.rule}' is not a cost-sharing rule", where="rule",
-                             hint=did_you_mean(self.rule, RULES) or f"one of {list(RULES)}")
-        if self.contributors is not None:
-            given = (self.contributors,) if isinstance(self.contributors, str) else self.contributors
-            contributors = tuple(str(c).strip() for c in given)
-            object.__setattr__(self, "contributors", contributors)
-            if self.rule == "as_modelled":
-                raise InputError("the 'as_modelled' rule takes no contributors", where="contributors",
-                                 hint="costs fall where the cost lines put them; choose another rule "
-                                      "to share them")
-            if not contributors:
-                raise InputError("no contributors named", where="contributors",
-                                 hint="name at least one sector, or leave contributors out for the "
-                                      "default (public bodies and employers)")
-            repeated = sorted({c for c in contributors if contributors.count(c) > 1})
-            if repeated:
-                raise InputError(f"contributor(s) {repeated} listed twice", where="contributors")
-        if self.rule != "agreed":
-            if self.shares is not None:
-                raise InputError(f"shares are given but the rule is '{self.rule}'", where="shares",
-                                 hint="shares apply to the 'agreed' rule only")
-            return
-        if not self.shares:
-            raise InputError("the 'agreed' rule needs shares", where="shares",
-                             hint="e.g. nhs=0.5, local_authority=0.3, employers=0.2")
-        shares = {}
-        for name, value in dict(self.shares).items():
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise InputError(f"share '{value}' for '{name}' is not a number",
-                                 where=f"shares.{name}") from None
-            if not (math.isfinite(value) and 0 <= value <= 1):
-                raise InputError(f"share {value} for '{name}' is not between 0 and 1",
-                                 where=f"shares.{name}")
-            shares[str(name).strip()] = value
-        total = math.fsum(shares.values())
-        if abs(total - 1) > SHARE_TOLERANCE:
-            raise InputError(f"agreed shares sum to {total:.6g}, not 1", where="shares",
-                             hint=", ".join(f"{k}={v:g}" for k, v in shares.items()))
-        object.__setattr__(self, "shares", shares)
-
-    @property
-    def description(self) -> str:
-        return RULES[self.rule]
-
-    def resolve(self, sectors: Sequence[str],
-                default_contributors: Iterable[str] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Contributor mask and share vector over ``sectors`` (in that order).
-
-        Parameters
-        ----------
-        sectors : sequence of str
-            The run's sectors, in axis order.
-        default_contributors : iterable of str, optional
-            Used when :attr:`contributors` is not given (and the rule needs contributors).
-
-        Returns
-        -------
-        contributors : ndarray of bool, shape (S,)
-            All False for ``as_modelled`` (it does not use them).
-        shares : ndarray, shape (S,), or None
-            ``agreed`` only: shares rescaled to sum to exactly 1, 0 for sectors without a share.
-        """
-        sectors = tuple(sectors)
-        mask = np.zeros(len(sectors), dtype=bool)
-        if self.rule == "as_modelled":
-            return mask, None
-        names = self.contributors
-        where = "contributors"
-        if names is None:
-            if default_contributors is None:
-                raise InputError("the default contributors come from the sector table, which was "
-                                 "not given", where="contributors",
-                                 hint="name the contributors, or pass sectors=scenario.sectors")
-            names = tuple(default_contributors)
-            where = "default contributors (sectors.csv)"
-            if not names:
-                raise InputError("no sector is marked default_contributor = yes", where=where,
-                                 hint="name the contributors")
-        for name in names:
-            if name not in sectors:
-                raise InputError(f"'{name}' is not a sector", where=where,
-                                 hint=did_you_mean(name, sectors) or f"one of {list(sectors)}")
-            mask[sectors.index(name)] = True
-        if self.rule != "agreed":
-            return mask, None
-        shares = np.zeros(len(sectors))
-        for name, value in self.shares.items():
-            if name not in sectors:
-                raise InputError(f"'{name}' is not a sector", where=f"shares.{name}",
-                                 hint=did_you_mean(name, sectors) or f"one of {list(sectors)}")
-            if not mask[sectors.index(name)]:
-                contributors = [s for s, m in zip(sectors, mask, strict=True) if m]
-                raise InputError(f"'{name}' has a share but is not a contributor", where=f"shares.{name}",
-                                 hint=f"contributors are {contributors}; add '{name}' to them to give "
-                                      "it a share")
-            shares[sectors.index(name)] = value
-        return mask, shares / shares.sum()
-
-
-def parse_shares(text: str) -> dict[str, float]:
-    """``"nhs=0.5, local_authority=0.3, employers=0.2"`` -> dict (for a command line option).
-
-    Percentages are accepted (``nhs=50%``). Raises InputError on a malformed item.
-    """
-    shares: dict[str, float] = {}
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        name, sep, value = item.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name or not value:
-            raise InputError(f"'{item}' is not sector=share", where="shares",
-                             hint="e.g. nhs=0.5,local_authority=0.5")
-        scale = 1.0
-        if value.endswith("%"):
-            value, scale = value[:-1].strip(), 0.01
-        try:
-            number = float(value) * scale
-        except ValueError:
-            raise InputError(f"share '{value}' for '{name}' is not a number", where="shares") from None
-        if name in shares:
-            raise InputError(f"'{name}' has two shares", where="shares")
-        shares[name] = number
-    return shares
-
-
-def default_contributors(sectors: SectorTable) -> tuple[str, ...]:
-    """Sectors marked ``default_contributor = yes`` (public bodies and employers), in table order."""
-    return tuple(s.name for s in sectors.sectors if s.default_contributor)
-
+from roi_engine.errors import InputError, did_you_mean
+from roi_engine.inputs.accounting import cost_and_benefit
+from roi_engine.inputs.sectors import SectorTable
+from roi_engine.inputs.sharing_rule import (
+    RULES,
+    SHARE_TOLERANCE,
+    TOTAL,
+    SharingRule,
+    default_contributors,
+    parse_shares,
+)
+from roi_engine.results.cube import ALL_SECTORS, PORTFOLIO, Results
+from roi_engine.results.metrics import safe_ratio, summarise
 
 # --- per-draw kernels (pure NumPy) ----------------------------------------------------------------
 
@@ -530,7 +359,7 @@ def cumulative_net_by_sector(results: Results, entity: str = PORTFOLIO) -> pd.Da
     """
     if results.sums is None or "discounted_sum" not in results.sums:
         raise ValueError("these results keep no year-level sums (discounted_sum): run the scenario "
-                         "with roi_engine.model.run")
+                         "with roi_engine.model.evaluation.run")
     e = _entity_index(results, entity)
     mean = results.sums["discounted_sum"] / results.info.draws  # (I, H, S, K)
     flows = mean.sum(axis=0) if entity == PORTFOLIO else mean[e]
@@ -546,69 +375,6 @@ def cumulative_net_by_sector(results: Results, entity: str = PORTFOLIO) -> pd.Da
 
 
 # --- terminal text -------------------------------------------------------------------------------
-
-
-def format_cost_sharing(sharing: CostSharing) -> str:
-    """Plain-text cost-sharing tables for the terminal: as modelled, then under the rule."""
-    t = sharing.table
-    rule = sharing.rule.rule
-    lines = [f"Cost sharing for {sharing.entity}: rule '{rule}' ({sharing.rule.description})",
-             f"All money: present values, discounted, {sharing.currency} {sharing.price_year} prices; "
-             f"means over {sharing.n_draws:,} draws; {sharing.perspective} perspective.",
-             "Cash-releasing = fiscal + economic; non-cash = health and wellbeing (social) value, shown "
-             "but never paying a share.", ""]
-    shown = [s for s in t.index[:-1] if not np.allclose(
-        t.loc[s, ["cost_modelled", "benefit_cash", "benefit_non_cash", "contribution_mean"]]
-        .to_numpy(float), 0)]
-    rows = [*shown, TOTAL]
-
-    modelled = []
-    for s in rows:
-        r = t.loc[s]
-        modelled.append([s, money(r["cost_modelled"]), money(r["benefit_cash"]),
-                         money(r["benefit_non_cash"]), money(r["net_modelled_mean"]),
-                         f"{money(r['net_modelled_p05'])} to {money(r['net_modelled_p95'])}",
-                         ratio(r["benefit_per_pound_modelled"]), share(r["p_net_modelled_gt_0"]),
-                         _payback_text(r["payback_year_median"], r["p_payback_within_horizon"])])
-    lines.append("As modelled (costs where the cost lines put them):")
-    lines.append(table(["sector", "pays", "gains: cash-releasing", "gains: non-cash", "net",
-                        "net 90% interval", "benefit per £1", "P(net > 0)", "payback (median)"],
-                       modelled))
-    lines += ["", f"Under the rule '{rule}':"]
-    under = []
-    for s in rows:
-        r = t.loc[s]
-        contributes = "" if s == TOTAL else ("yes" if r["contributor"] else "no")
-        under.append([s, contributes, money(r["contribution_mean"]),
-                      share(r["contribution_share"]), money(r["benefit_cash"]),
-                      money(r["net_rule_mean"]),
-                      f"{money(r['net_rule_p05'])} to {money(r['net_rule_p95'])}",
-                      share(r["p_net_rule_gt_0"]), ratio(r["cash_benefit_per_pound_rule_median"]),
-                      money(r["benefit_non_cash"])])
-    lines.append(table(["sector", "contributes?", "pays", "share of cost", "gains: cash-releasing",
-                        "net (cash)", "net (cash) 90% interval", "P(net > 0)", "cash £ per £1 paid",
-                        "+ non-cash"], under))
-    notes = ["", "net (cash) = cash-releasing benefit minus contribution; cash £ per £1 paid: median "
-                 "over draws in which the sector pays."]
-    idle = [s for s in t.index[:-1] if s not in shown and t.loc[s, "contributor"]]
-    if idle:
-        notes.append(f"Contributors with nothing to pay or gain: {', '.join(idle)}.")
-    if rule == "break_even":
-        g = sharing.gap
-        word = "a funding gap" if g["mean"] >= 0 else "a surplus"
-        notes.append(f"Funding gap = total cost minus what the contributors could pay and still break "
-                     f"even (negative = surplus): mean {money(g['mean'])} ({word}), 90% interval "
-                     f"{money(g['p05'])} to {money(g['p95'])}; P(gap > 0) = {share(g['p_gap'])}.")
-    if rule == "benefit_proportional":
-        notes.append(f"Draws in which no contributor gains cash, split by mean cash-releasing benefit "
-                     f"instead: {sharing.fallback_draws:,} of {sharing.n_draws:,}.")
-    if rule == "agreed":
-        agreed = ", ".join(f"{k} {100 * v:g}%" for k, v in sharing.rule.shares.items())
-        notes.append(f"Agreed shares: {agreed}.")
-    return "\n".join(lines + notes)
-
-
-# --- helpers -------------------------------------------------------------------------------------
 
 
 def _entity_index(results: Results, entity: str) -> int:
@@ -641,17 +407,9 @@ def _payback_summary(payback: np.ndarray, invested: np.ndarray) -> tuple[np.ndar
     return medians, within
 
 
-def _payback_text(median: float, within: float) -> str:
-    if math.isnan(within):
-        return "n/a (pays nothing)"
-    if math.isnan(median):
-        return f"never ({share(within)} of draws)"
-    return f"year {median:.0f}"
-
-
 __all__ = [
     "RULES", "SHARE_TOLERANCE", "SharingRule", "CostSharing", "Contributions", "parse_shares",
     "default_contributors", "sector_values", "cost_sharing", "cumulative_net_by_sector",
-    "format_cost_sharing", "as_modelled_contributions", "benefit_proportional_contributions",
+    "as_modelled_contributions", "benefit_proportional_contributions",
     "break_even_contributions", "agreed_contributions", "rule_contributions",
 ]

@@ -33,9 +33,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .engine import KIND_INDEX, InterventionFlows, InterventionPlan, Values, consequence_flows, resolve
-from .errors import InputError
-from .population import population_in_band
+from roi_engine.errors import InputError
+from roi_engine.inputs.population import population_in_band
+from roi_engine.model.engine import (
+    KIND_INDEX,
+    InterventionFlows,
+    InterventionPlan,
+    Values,
+    consequence_flows,
+    resolve,
+)
 
 RELATIVE_FORMS = ("relative_risk", "odds_ratio", "relative_reduction")
 

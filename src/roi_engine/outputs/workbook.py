@@ -5,11 +5,11 @@
 - ``Summary``: the plain-English headline (the same sentences as the HTML report), the headline table
   per intervention and for the portfolio (:meth:`Results.headline`, every column), and two native Excel
   charts: net position by sector (bar) and cumulative discounted net cash flow (line);
-- ``Cost sharing``: the cost-sharing table (:func:`roi_engine.sharing.cost_sharing`), every sector and
+- ``Cost sharing``: the cost-sharing table (:func:`~.sharing.cost_sharing`), every sector and
   the total row, and the data behind the bar chart;
 - ``Yearly flows by sector``: mean flows by intervention, year, sector and kind, undiscounted and
   discounted (:meth:`Results.yearly`), the portfolio's cumulative discounted net with its 90% band
-  (:meth:`Results.cumulative_net_band`) and by sector (:func:`roi_engine.sharing.cumulative_net_by_sector`);
+  (:meth:`Results.cumulative_net_band`) and by sector (:func:`~.cumulative_net_by_sector`);
 - ``Uncertainty``: base case, mean, median, 5th and 95th percentiles of the headline metrics
   (:meth:`Results.tidy`), P(benefit per £1 > 1), P(NPV > 0) and P(payback within the horizon) per
   intervention, and the net position with P(net > 0) for every sector that pays or gains;
@@ -39,10 +39,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .atomic import atomic_output
-from .formatting import money, share
-from .metrics import PERSPECTIVES
-from .results import ALL_SECTORS, PORTFOLIO, Results
+from roi_engine.atomic import atomic_output
+from roi_engine.inputs.accounting import PERSPECTIVES
+from roi_engine.outputs.formatting import money, share
+from roi_engine.results.cube import ALL_SECTORS, PORTFOLIO, Results
 
 WORKBOOK_FILE = "report.xlsx"
 
@@ -152,17 +152,17 @@ def write_results_workbook(path: str | Path, results: Results, sharing, registry
         The folder is created if missing. Written to a temporary file beside it, then moved into place.
     results : Results
     sharing : CostSharing
-        From :func:`roi_engine.sharing.cost_sharing` (its entity is named on the sheet).
+        From :func:`roi_engine.analyses.sharing.cost_sharing` (its entity is named on the sheet).
     registry : mapping of name to Parameter
         The parameters to list: :func:`parameters_used` of the scenario for exactly those the run used,
         or the whole registry.
     intervention_names : mapping of id to name, optional
         Shown beside each intervention id on the Summary sheet.
     sensitivity : sequence of SensitivitySection, optional
-        Sensitivity results (:func:`roi_engine.sensitivity_sections.collect_sections`), written to a
+        Sensitivity results (:func:`roi_engine.outputs.sensitivity_sections.collect_sections`), written to a
         sixth sheet, "Sensitivity", when given.
     """
-    from .sharing import cumulative_net_by_sector
+    from roi_engine.analyses.sharing import cumulative_net_by_sector
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -195,7 +195,7 @@ def write_results_workbook(path: str | Path, results: Results, sharing, registry
 def parameters_used(scenario) -> dict:
     """The registry rows a scenario's run draws on (its interventions' parameters and correlations),
     in first-use order: ``{name: Parameter}``."""
-    from .model import Model
+    from roi_engine.model.evaluation import Model
 
     model = Model(scenario)
     return dict(zip(model.names, model.parameters, strict=True))
@@ -321,7 +321,7 @@ def _widths(ws: Worksheet, widths: Mapping[str, float]) -> None:
 
 
 def _summary_sheet(ws: Worksheet, results: Results, names: Mapping[str, str] | None) -> int:
-    from .report import headline_sentences
+    from roi_engine.outputs.report import headline_sentences
 
     row = _header(ws, results, "Summary: return on investment by intervention and for the portfolio",
                   "All money: present values, discounted, in the price year above. Base case = every "
@@ -349,7 +349,7 @@ def _summary_sheet(ws: Worksheet, results: Results, names: Mapping[str, str] | N
 
 
 def _sharing_sheet(ws: Worksheet, results: Results, sharing) -> tuple[int, int, int]:
-    from .report import sector_labels, sharing_rows
+    from roi_engine.outputs.report import sector_labels, sharing_rows
 
     t = sharing.table
     rule = sharing.rule
@@ -476,7 +476,7 @@ def _uncertainty_sheet(ws: Worksheet, results: Results) -> None:
 
 def distribution_text(parameter) -> str:
     """``gamma (shape 100, scale 1)``; ``fixed`` for a fixed value."""
-    from .distributions import DISTRIBUTIONS
+    from roi_engine.inputs.distributions import DISTRIBUTIONS
 
     d = parameter.distribution
     names = DISTRIBUTIONS.get(d.name, ())

@@ -7,7 +7,7 @@ validated here; a bad row raises one :class:`~roi_engine.errors.InputError` nami
 Rules checked per row:
 - ``name`` is lower_snake_case and unique across all tables;
 - ``value`` and ``p1..p4`` are numbers where the distribution needs them and blank where it does not;
-- ``distribution`` is one of :data:`roi_engine.distributions.DISTRIBUTIONS` (a typo gets a suggestion);
+- ``distribution`` is one of :data:`roi_engine.inputs.distributions.DISTRIBUTIONS` (a typo gets a suggestion);
 - the distribution's numbers are consistent (low below high, SD positive, ...);
 - ``value`` lies inside the distribution's support;
 - a probability (unit starting ``probability``, ``share`` or ``proportion``) lies in [0, 1], and so does
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .distributions import DISTRIBUTIONS, Distribution, DistributionError, build
-from .errors import InputError, did_you_mean
-from .money import PriceYear, parse_price_year
+from roi_engine.errors import InputError, did_you_mean
+from roi_engine.inputs.distributions import DISTRIBUTIONS, Distribution, DistributionError, build
+from roi_engine.inputs.money import PriceYear, parse_price_year
 
 COLUMNS = ("name", "value", "distribution", "p1", "p2", "p3", "p4", "unit", "price_year", "source",
            "notes")

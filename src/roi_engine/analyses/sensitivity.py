@@ -2,10 +2,10 @@
 
 Every method takes the same two things, kept apart as SALib keeps sample, evaluate and analyse apart:
 
-- ``parameters``: a sequence of :class:`~roi_engine.parameters.Parameter` (the model's columns, in
+- ``parameters``: a sequence of :class:`~roi_engine.inputs.parameters.Parameter` (the model's columns, in
   order), each with its own distribution;
 - ``evaluate``: a callable ``X (n, n_params) -> y (n,)`` evaluated on all rows in one vectorised call
-  (:func:`roi_engine.outputs.evaluator` builds it for a scenario).
+  (:func:`roi_engine.analyses.scalar_outputs.evaluator` builds it for a scenario).
 
 Global methods sample the unit hypercube with SALib and map each column through the parameter's own
 inverse CDF (so any scipy distribution is supported, including ones SALib lacks). Only uncertain
@@ -37,8 +37,8 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 from scipy.optimize import brentq
 
-from .parameters import Parameter
-from .sampling import to_values
+from roi_engine.inputs.parameters import Parameter
+from roi_engine.model.sampling import to_values
 
 Evaluate = Callable[[np.ndarray], np.ndarray]
 MORRIS_RANGE = (0.01, 0.99)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError, did_you_mean
+from roi_engine.errors import InputError, did_you_mean
 
 COLUMNS = ("sector", "label", "public_body", "default_contributor", "description")
 YES_NO = {"yes": True, "no": False}

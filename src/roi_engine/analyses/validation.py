@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .model import run
-from .results import PORTFOLIO
-from .scenario import load_scenario_data
+from roi_engine.inputs.scenario import load_scenario_data
+from roi_engine.results import run
+from roi_engine.results.cube import PORTFOLIO
 
 PERSPECTIVE_ORDER = ("societal", "economic", "public_sector")
 TOLERANCE = 0.20

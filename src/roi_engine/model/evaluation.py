@@ -7,7 +7,7 @@ The steps are kept apart, as SALib keeps sample, evaluate and analyse apart:
 - :meth:`Model.evaluate` maps ``X`` to per-draw summaries for every intervention (one vectorised call
   per chunk; money converted to the scenario's price year with the GDP deflator on the way in);
 - :func:`run` loops over chunks of draws (memory bounded), keeps per-draw summaries and reduces
-  year-level detail, and returns :class:`~roi_engine.results.Results`.
+  year-level detail, and returns :class:`~roi_engine.results.cube.Results`.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import KIND_INDEX, InterventionPlan, intervention_flows
-from .errors import InputError
-from .metrics import kind_discount_factors, payback_year, perspective_weights
-from .overlap import find_overlaps, remove_double_counting
-from .population import population_in_band
-from .sampling import chunk_rng, correlate, to_values, uniform_design
-from .scenario import Scenario
+from roi_engine.errors import InputError
+from roi_engine.inputs.accounting import kind_discount_factors, perspective_weights
+from roi_engine.inputs.population import population_in_band
+from roi_engine.inputs.scenario import Scenario
+from roi_engine.model.engine import KIND_INDEX, InterventionPlan, intervention_flows
+from roi_engine.model.overlap import find_overlaps, remove_double_counting
+from roi_engine.model.payback import payback_year
+from roi_engine.model.sampling import chunk_rng, correlate, to_values, uniform_design
 
 YEAR_DETAIL_DRAWS = 10_000
 """Year-by-year per-draw detail (cumulative net, for uncertainty bands) is kept for the first this
@@ -242,8 +243,8 @@ def _price_factor(parameter, deflator, price_year) -> float:
                          where=f"row {parameter.row}, column 'price_year'", hint=exc.hint) from None
 
 
-def run(scenario: Scenario, *, progress: Callable[[int], None] | None = None):
-    """Run a scenario's Monte Carlo in chunks and return its :class:`~roi_engine.results.Results`.
+def simulate(scenario: Scenario, *, progress: Callable[[int], None] | None = None):
+    """Run a scenario's Monte Carlo in chunks and return its :class:`~roi_engine.results.cube.Results`.
 
     Parameters
     ----------
@@ -252,8 +253,6 @@ def run(scenario: Scenario, *, progress: Callable[[int], None] | None = None):
     progress : callable, optional
         Called with the number of draws finished after each chunk (for a progress bar).
     """
-    from .results import Results
-
     model = Model(scenario)
     spec = scenario.spec
     per_draw: dict[str, np.ndarray] = {}
@@ -276,7 +275,7 @@ def run(scenario: Scenario, *, progress: Callable[[int], None] | None = None):
         if progress is not None:
             progress(n)
     base = model.evaluate(model.base_case())
-    return Results.from_arrays(model, per_draw, sums, base)
+    return model, per_draw, sums, base
 
 
 PER_DRAW_FIELDS = ("pv", "payback", "cumulative_net", "avoided_total", "participants_total")
@@ -291,4 +290,4 @@ def _add_sums(sums: dict | None, summary: ChunkSummary) -> dict:
     return sums
 
 
-__all__ = ["Model", "ChunkSummary", "run", "YEAR_DETAIL_DRAWS", "KIND_INDEX"]
+__all__ = ["Model", "ChunkSummary", "simulate", "YEAR_DETAIL_DRAWS", "KIND_INDEX"]

@@ -23,25 +23,16 @@ References
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 from scipy.stats import qmc
 
-from .errors import InputError
+from roi_engine.errors import InputError
+from roi_engine.inputs.scenario import RankCorrelation
 
 SAMPLING_METHODS = ("lhs", "mc")
 OPEN_EDGE = 1e-12
-
-
-@dataclass(frozen=True)
-class RankCorrelation:
-    """A target Spearman correlation between two named parameters."""
-
-    first: str
-    second: str
-    spearman: float
 
 
 def chunk_rng(seed: int, chunk_index: int) -> np.random.Generator:

@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 
-from .results import PORTFOLIO, Results
+from roi_engine.analyses.sharing import CostSharing
+from roi_engine.inputs.sharing_rule import TOTAL
+from roi_engine.results.cube import PORTFOLIO, Results
 
 
 def money(x: float) -> str:
@@ -120,3 +122,74 @@ def format_interventions(library, registry) -> str:
                      spec.name])
     return table(["id", "life stage", "ages", "cost per participant", "price year", "name"], rows,
                  align="llrrll")
+
+
+def format_cost_sharing(sharing: CostSharing) -> str:
+    """Plain-text cost-sharing tables for the terminal: as modelled, then under the rule."""
+    t = sharing.table
+    rule = sharing.rule.rule
+    lines = [f"Cost sharing for {sharing.entity}: rule '{rule}' ({sharing.rule.description})",
+             f"All money: present values, discounted, {sharing.currency} {sharing.price_year} prices; "
+             f"means over {sharing.n_draws:,} draws; {sharing.perspective} perspective.",
+             "Cash-releasing = fiscal + economic; non-cash = health and wellbeing (social) value, shown "
+             "but never paying a share.", ""]
+    shown = [s for s in t.index[:-1] if not np.allclose(
+        t.loc[s, ["cost_modelled", "benefit_cash", "benefit_non_cash", "contribution_mean"]]
+        .to_numpy(float), 0)]
+    rows = [*shown, TOTAL]
+
+    modelled = []
+    for s in rows:
+        r = t.loc[s]
+        modelled.append([s, money(r["cost_modelled"]), money(r["benefit_cash"]),
+                         money(r["benefit_non_cash"]), money(r["net_modelled_mean"]),
+                         f"{money(r['net_modelled_p05'])} to {money(r['net_modelled_p95'])}",
+                         ratio(r["benefit_per_pound_modelled"]), share(r["p_net_modelled_gt_0"]),
+                         _payback_text(r["payback_year_median"], r["p_payback_within_horizon"])])
+    lines.append("As modelled (costs where the cost lines put them):")
+    lines.append(table(["sector", "pays", "gains: cash-releasing", "gains: non-cash", "net",
+                        "net 90% interval", "benefit per £1", "P(net > 0)", "payback (median)"],
+                       modelled))
+    lines += ["", f"Under the rule '{rule}':"]
+    under = []
+    for s in rows:
+        r = t.loc[s]
+        contributes = "" if s == TOTAL else ("yes" if r["contributor"] else "no")
+        under.append([s, contributes, money(r["contribution_mean"]),
+                      share(r["contribution_share"]), money(r["benefit_cash"]),
+                      money(r["net_rule_mean"]),
+                      f"{money(r['net_rule_p05'])} to {money(r['net_rule_p95'])}",
+                      share(r["p_net_rule_gt_0"]), ratio(r["cash_benefit_per_pound_rule_median"]),
+                      money(r["benefit_non_cash"])])
+    lines.append(table(["sector", "contributes?", "pays", "share of cost", "gains: cash-releasing",
+                        "net (cash)", "net (cash) 90% interval", "P(net > 0)", "cash £ per £1 paid",
+                        "+ non-cash"], under))
+    notes = ["", "net (cash) = cash-releasing benefit minus contribution; cash £ per £1 paid: median "
+                 "over draws in which the sector pays."]
+    idle = [s for s in t.index[:-1] if s not in shown and t.loc[s, "contributor"]]
+    if idle:
+        notes.append(f"Contributors with nothing to pay or gain: {', '.join(idle)}.")
+    if rule == "break_even":
+        g = sharing.gap
+        word = "a funding gap" if g["mean"] >= 0 else "a surplus"
+        notes.append(f"Funding gap = total cost minus what the contributors could pay and still break "
+                     f"even (negative = surplus): mean {money(g['mean'])} ({word}), 90% interval "
+                     f"{money(g['p05'])} to {money(g['p95'])}; P(gap > 0) = {share(g['p_gap'])}.")
+    if rule == "benefit_proportional":
+        notes.append(f"Draws in which no contributor gains cash, split by mean cash-releasing benefit "
+                     f"instead: {sharing.fallback_draws:,} of {sharing.n_draws:,}.")
+    if rule == "agreed":
+        agreed = ", ".join(f"{k} {100 * v:g}%" for k, v in sharing.rule.shares.items())
+        notes.append(f"Agreed shares: {agreed}.")
+    return "\n".join(lines + notes)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _payback_text(median: float, within: float) -> str:
+    if math.isnan(within):
+        return "n/a (pays nothing)"
+    if math.isnan(median):
+        return f"never ({share(within)} of draws)"
+    return f"year {median:.0f}"

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import InputError, did_you_mean
+from roi_engine.errors import InputError, did_you_mean
 
 Model = TypeVar("Model", bound=BaseModel)
 UNION_LABELS = frozenset({"str", "float", "int", "bool"})

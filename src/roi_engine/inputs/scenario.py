@@ -14,19 +14,28 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from .errors import InputError
-from .interventions import InterventionLibrary, InterventionSpec
-from .money import DeflatorTable, DiscountScheme, PriceYear, parse_price_year
-from .parameters import SECTORS_FILE, ParameterRegistry
-from .population import Area, find_area
-from .sampling import RankCorrelation
-from .sectors import SectorTable
-from .sharing import SharingRule, default_contributors
-from .specs import StrictModel, read_toml, validate
+from roi_engine.errors import InputError
+from roi_engine.inputs.interventions import InterventionLibrary, InterventionSpec
+from roi_engine.inputs.money import DeflatorTable, DiscountScheme, PriceYear, parse_price_year
+from roi_engine.inputs.parameters import SECTORS_FILE, ParameterRegistry
+from roi_engine.inputs.population import Area, find_area
+from roi_engine.inputs.sectors import SectorTable
+from roi_engine.inputs.sharing_rule import SharingRule, default_contributors
+from roi_engine.inputs.specs import StrictModel, read_toml, validate
 
 DEFAULT_CHUNK_SIZE = 10_000
 RUN_SETTINGS = frozenset({"draws", "seed", "sampling", "chunk_size", "horizon", "perspective"})
 """Scenario settings that :meth:`Scenario.with_settings` may change."""
+
+
+
+@dataclass(frozen=True)
+class RankCorrelation:
+    """A target Spearman correlation between two named parameters."""
+
+    first: str
+    second: str
+    spearman: float
 
 
 class ScenarioIntervention(StrictModel):
@@ -55,7 +64,7 @@ class CorrelationSpec(StrictModel):
 
 
 class SharingSpec(StrictModel):
-    """How partners would share the cost (see :mod:`roi_engine.sharing`)."""
+    """How partners would share the cost (see :mod:`roi_engine.analyses.sharing`)."""
 
     rule: str = "as_modelled"
     contributors: tuple[str, ...] | None = None

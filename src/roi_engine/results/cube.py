@@ -26,16 +26,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .atomic import atomic_write_text
-from .engine import KINDS
-from .metrics import (
-    PERSPECTIVES,
-    QUANTILES,
-    cost_and_benefit,
-    probability,
-    safe_ratio,
-    summarise,
-)
+from roi_engine.atomic import atomic_write_text
+from roi_engine.model.evaluation import YEAR_DETAIL_DRAWS, simulate
+from roi_engine.inputs.accounting import KINDS, PERSPECTIVES, cost_and_benefit
+from roi_engine.results.metrics import QUANTILES, probability, safe_ratio, summarise
 
 PORTFOLIO = "portfolio"
 ALL_SECTORS = "all"
@@ -75,7 +69,7 @@ class RunInfo:
 
 
 class Results:
-    """What :func:`roi_engine.model.run` returns.
+    """What :func:`roi_engine.model.evaluation.run` returns.
 
     Attributes
     ----------
@@ -111,8 +105,7 @@ class Results:
 
     @classmethod
     def from_arrays(cls, model, per_draw: dict, sums: dict, base) -> Results:
-        """Results from the per-draw arrays and sums that :func:`roi_engine.model.run` collected."""
-        from .model import YEAR_DETAIL_DRAWS
+        """Results from the per-draw arrays and sums that :func:`roi_engine.model.evaluation.run` collected."""
 
         scenario = model.scenario
         spec = scenario.spec
@@ -391,4 +384,14 @@ def _discounted(metric: str) -> str:
     return "yes" if metric.startswith(("pv_", "npv", "benefit_per", "net_roi", "payback")) else ""
 
 
-__all__ = ["Results", "RunInfo", "PORTFOLIO", "QUANTILES"]
+__all__ = ["Results", "RunInfo", "PORTFOLIO", "QUANTILES", "run"]
+
+
+def run(scenario, *, progress=None) -> Results:
+    """Run a scenario's Monte Carlo in chunks and return its :class:`Results`.
+
+    ``draws``, ``seed``, ``sampling`` and ``chunk_size`` are read from the scenario's spec;
+    ``progress`` is called with the number of draws finished after each chunk.
+    """
+    model, per_draw, sums, base = simulate(scenario, progress=progress)
+    return Results.from_arrays(model, per_draw, sums, base)

@@ -14,10 +14,10 @@ Input cells are filled light yellow; distribution names, perspective, sampling, 
 intervention ids and yes/no cells carry Excel drop-down lists.
 
 :func:`read_workbook` reads it back (numbers as stored, never formatted text) and validates every
-parameter row with the same row parser as the CSV tables (:func:`roi_engine.parameters._parse_row`),
+parameter row with the same row parser as the CSV tables (:func:`roi_engine.inputs.parameters._parse_row`),
 relocating its errors to the sheet and cell (``kiva_anti_bullying!B5``). :func:`check_workbook` gives
 a one-paragraph summary or raises. :func:`load_workbook_scenario` turns the workbook into a
-:class:`~roi_engine.scenario.Scenario`; :func:`load_scenario_with_workbook` runs a scenario TOML with the
+:class:`~.scenario.Scenario`; :func:`load_scenario_with_workbook` runs a scenario TOML with the
 workbook's parameters.
 
 Every problem in a workbook is one :class:`~roi_engine.errors.InputError` naming the file, the
@@ -52,17 +52,24 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .atomic import atomic_output
-from .distributions import DISTRIBUTIONS
-from .errors import InputError, did_you_mean
-from .metrics import PERSPECTIVES
-from .money import DeflatorTable, _shipped_schemes
-from .parameters import COLUMNS, REQUIRED_COLUMNS, SECTORS_FILE, Parameter, ParameterRegistry, _parse_row
-from .scenario import Scenario, ScenarioSpec, load_scenario_data
-from .sectors import COLUMNS as SECTOR_COLUMNS
-from .sectors import YES_NO, Sector, SectorTable
-from .sharing import RULES, SharingRule, default_contributors
-from .specs import read_toml, validate
+from roi_engine.atomic import atomic_output
+from roi_engine.errors import InputError, did_you_mean
+from roi_engine.inputs.accounting import PERSPECTIVES
+from roi_engine.inputs.distributions import DISTRIBUTIONS
+from roi_engine.inputs.money import DeflatorTable, _shipped_schemes
+from roi_engine.inputs.parameters import (
+    COLUMNS,
+    REQUIRED_COLUMNS,
+    SECTORS_FILE,
+    Parameter,
+    ParameterRegistry,
+    _parse_row,
+)
+from roi_engine.inputs.scenario import Scenario, ScenarioSpec, load_scenario_data
+from roi_engine.inputs.sectors import COLUMNS as SECTOR_COLUMNS
+from roi_engine.inputs.sectors import YES_NO, Sector, SectorTable
+from roi_engine.inputs.sharing_rule import RULES, SharingRule, default_contributors
+from roi_engine.inputs.specs import read_toml, validate
 
 __all__ = [
     "WorkbookInputs",
@@ -152,7 +159,7 @@ class WorkbookInputs:
     sectors : SectorTable
     scenario_data : dict or None
         The Scenario sheet as the dict a scenario TOML gives (for
-        :func:`~roi_engine.scenario.load_scenario_data`), without ``interventions_dir`` and
+        :func:`~roi_engine.inputs.scenario.load_scenario_data`), without ``interventions_dir`` and
         ``parameters_dir``; None when the workbook has no Scenario sheet.
     tables : tuple of (str, str)
         ``(sheet name, table name)`` of each parameter sheet, in workbook order.
@@ -1317,7 +1324,7 @@ def _with_relocation(inputs: WorkbookInputs, action: Callable[[], _T]) -> _T:
 def _resolve(data: dict[str, Any], path: Path, inputs: WorkbookInputs) -> Scenario:
     """Resolve ``data`` like a scenario TOML at ``path``, with the workbook's parameters and sectors.
 
-    :func:`~roi_engine.scenario.load_scenario_data` reads parameters from a folder, so the (already
+    :func:`~roi_engine.inputs.scenario.load_scenario_data` reads parameters from a folder, so the (already
     validated) registry and sectors are written to a temporary folder of CSV tables for it; the
     resulting scenario then gets the workbook's own registry, whose rows point into the workbook.
     """

@@ -30,11 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import toeplitz
 
-from .interventions import InterventionSpec, Ref
-
-KINDS = ("cost", "fiscal", "economic", "social")
-"""The ``kind`` axis: costs, then benefits by value type."""
-KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
+from roi_engine.inputs.accounting import KIND_INDEX, KINDS
+from roi_engine.inputs.interventions import InterventionSpec, Ref
 
 Values = Mapping[str, np.ndarray]
 """Parameter values by name, each shape ``(n_draws,)``, money in the scenario's price year."""

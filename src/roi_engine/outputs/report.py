@@ -14,7 +14,7 @@
 Every file goes to a temporary name in its folder first and is then moved into place (``os.replace``),
 so a crash leaves the old file or the new one, never half a file.
 
-Conventions (the same as the terminal summary, :func:`roi_engine.formatting.format_summary`): costs,
+Conventions (the same as the terminal summary, :func:`roi_engine.outputs.formatting.format_summary`): costs,
 benefit per £1 and payback on the cards and in the headline are the *base case* (every parameter at its
 point value); intervals are the 5th to 95th percentiles over the Monte Carlo draws, and chances are
 shares of draws; sector splits are means over draws. All money is present value in the run's price year.
@@ -23,7 +23,7 @@ Charts are drawn with matplotlib's object-oriented API (``matplotlib.figure.Figu
 canvas), so nothing here touches pyplot's global state or the process's backend.
 
 The narrative helpers (:func:`headline_sentences`, :func:`public_purse_return`, :func:`sector_labels`)
-are used by :mod:`roi_engine.workbook` too, so the page and the workbook say the same thing.
+are used by :mod:`roi_engine.outputs.workbook` too, so the page and the workbook say the same thing.
 """
 
 from __future__ import annotations
@@ -39,11 +39,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_write_bytes, file_mode  # noqa: F401  (file_mode re-exported)
-from .engine import KIND_INDEX
-from .formatting import money, ratio, share
-from .metrics import PERSPECTIVES, summarise
-from .results import PORTFOLIO, Results
+from roi_engine.atomic import atomic_write_bytes, file_mode  # noqa: F401  (file_mode re-exported)
+from roi_engine.inputs.accounting import PERSPECTIVES
+from roi_engine.model.engine import KIND_INDEX
+from roi_engine.outputs.formatting import money, ratio, share
+from roi_engine.results.cube import PORTFOLIO, Results
+from roi_engine.results.metrics import summarise
 
 REPORT_FILE = "report.html"
 CHART_DIR = "charts"
@@ -827,10 +828,10 @@ def write_report(out_dir: str | Path, results: Results, sharing, registry: Mappi
         Created if missing.
     results : Results
     sharing : CostSharing
-        From :func:`roi_engine.sharing.cost_sharing`.
+        From :func:`roi_engine.analyses.sharing.cost_sharing`.
     registry : mapping of name to Parameter, optional
         The parameters the run used (for the count of parameters and assumptions); pass
-        :func:`roi_engine.workbook.parameters_used` of the scenario, or the whole registry.
+        :func:`roi_engine.outputs.workbook.parameters_used` of the scenario, or the whole registry.
     intervention_names : mapping of id to name, optional
         Card titles (default: the id in words).
 

@@ -18,10 +18,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .errors import InputError, did_you_mean
-from .parameters import ParameterRegistry
-from .sectors import SectorTable
-from .specs import StrictModel, read_toml, validate
+from roi_engine.errors import InputError, did_you_mean
+from roi_engine.inputs.parameters import ParameterRegistry
+from roi_engine.inputs.sectors import SectorTable
+from roi_engine.inputs.specs import StrictModel, read_toml, validate
 
 Ref = str | float
 VALUE_TYPES = ("fiscal", "economic", "social")
