@@ -17,12 +17,6 @@ from roi_engine.errors import InputError
 from roi_engine.outputs.formatting import format_areas, format_interventions, format_summary
 
 EXIT_BAD_INPUT = 2
-RESULT_FILES = ("summary.csv", "headline.csv", "by_sector.csv", "yearly.csv", "cumulative_net.csv",
-                "outcomes.csv", "draws.csv", "run_info.txt", "cost_sharing.csv",
-                "cumulative_net_by_sector.csv", "report.xlsx", "report.html",
-                "charts/who_pays_who_gains.png", "charts/cumulative_net_cash_flow.png",
-                "charts/benefit_per_pound_distribution.png")
-
 
 class _Group(click.Group):
     """Turns InputError (and unreadable paths) into one line on stderr and exit code 2."""
@@ -62,9 +56,10 @@ library_option = click.option(
 @out_option
 @params_option
 @library_option
+@click.option("--overwrite", is_flag=True, help="Replace an earlier run's folder given as --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | None,
-        params_source: Path | None, library_dir: Path, quiet: bool) -> None:
+        params_source: Path | None, library_dir: Path, overwrite: bool, quiet: bool) -> None:
     """Run SCENARIO (a TOML file, or a parameter workbook with its Scenario sheet) and write results.
 
     \b
@@ -73,52 +68,43 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
         roi-engine run scenarios/default.toml --params my_params.xlsx
         roi-engine run my_params.xlsx --library .
     """
+    from roi_engine.analyses.sharing import cost_sharing
+    from roi_engine.outputs.formatting import format_cost_sharing
+    from roi_engine.outputs.run_folder import check_output_folder, write_run
     from roi_engine.results import run as run_model
 
     loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
     out_dir = out_dir or Path("results") / scenario.stem
-    _refuse_to_overwrite_inputs(loaded, out_dir)
+    check_output_folder(out_dir, loaded, overwrite)
     total = loaded.spec.draws
-    show = not quiet and total > loaded.spec.chunk_size
-    with tqdm(total=total, unit="draw", disable=not show, file=sys.stderr, leave=False) as bar:
+    extra = max(total // 5, 1)  # tables and reports, each about a fifth of the model's time
+    with tqdm(total=total + 2 * extra, unit="draw", disable=quiet, file=sys.stderr, leave=False,
+              bar_format="{l_bar}{bar}| {percentage:3.0f}% {elapsed}<{remaining}") as bar:
         results = run_model(loaded, progress=bar.update)
-    from roi_engine.analyses.sharing import cost_sharing
-    from roi_engine.outputs.formatting import format_cost_sharing
-
-    sharing = cost_sharing(results, loaded.sharing)
-    try:
-        written = results.write_csv(out_dir)
-        written += _write_reports(out_dir, loaded, results, sharing)
-    except OSError as exc:
-        raise InputError(f"cannot write results ({exc.strerror})", file=out_dir) from None
+        written = write_run(out_dir, loaded, results, overwrite=overwrite,
+                            step=lambda name: bar.update(extra))
     click.echo(format_summary(results))
     click.echo("")
-    click.echo(format_cost_sharing(sharing))
+    click.echo(format_cost_sharing(cost_sharing(results, results.sharing_rule)))
     click.echo(f"\nResults written to {out_dir}/ ({len(written)} files: "
-               f"{', '.join(str(Path(p).relative_to(out_dir)) for p in written)})")
-    click.echo(f"Open {out_dir / 'report.html'} in a browser, or {out_dir / 'report.xlsx'} in Excel.")
+               f"{', '.join(str(p.relative_to(out_dir)) for p in written)})")
+    click.echo(f"Open {out_dir / 'report.html'} in a browser, or {out_dir / 'report.xlsx'} in Excel. "
+               f"Re-render them later with: roi-engine report {out_dir}")
 
 
-def _write_reports(out_dir: Path, loaded, results, sharing) -> list[Path]:
-    """Cost-sharing tables, the results workbook and the HTML report (with any sensitivity results
-    already in ``out_dir``); each file written to a temporary name and moved into place."""
-    from roi_engine.analyses.sharing import cumulative_net_by_sector
-    from roi_engine.outputs.report import intervention_names, write_report
-    from roi_engine.outputs.sensitivity_sections import collect_sections
-    from roi_engine.outputs.workbook import WORKBOOK_FILE, parameters_used, write_results_workbook
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def report(run_dir: Path) -> None:
+    """Re-render the HTML report, the results workbook and the charts of a saved run (no model run).
 
-    used, names = parameters_used(loaded), intervention_names(loaded)
-    sections = collect_sections(out_dir)
-    written = [
-        atomic_write_text(out_dir / "cost_sharing.csv", sharing.table.reset_index().to_csv(index=False)),
-        atomic_write_text(out_dir / "cumulative_net_by_sector.csv",
-                          cumulative_net_by_sector(results).to_csv()),
-        write_results_workbook(out_dir / WORKBOOK_FILE, results, sharing, used,
-                               intervention_names=names, sensitivity=sections),
-    ]
-    html_path, charts = write_report(out_dir, results, sharing, used, intervention_names=names,
-                                     sensitivity=sections)
-    return [*written, html_path, *charts]
+    \b
+    Example:
+        roi-engine report results/default
+    """
+    from roi_engine.outputs.run_folder import rerender
+
+    written = rerender(run_dir)
+    click.echo(f"Re-rendered {len(written)} files in {run_dir}/ from {run_dir / 'results.nc'}.")
 
 
 def _load(scenario: Path, params_source: Path | None, library_dir: Path):
@@ -134,17 +120,6 @@ def _load(scenario: Path, params_source: Path | None, library_dir: Path):
     if params_source is not None and is_workbook(params_source):
         return load_scenario_with_workbook(scenario, params_source)
     return load_scenario(scenario, parameters_dir=params_source)
-
-
-def _refuse_to_overwrite_inputs(scenario, out_dir: Path, names=RESULT_FILES) -> None:
-    inputs = {scenario.path.resolve()}
-    inputs |= {Path(p.file).resolve() for p in scenario.registry.values()}
-    inputs |= {p.resolve() for p in scenario.library.paths.values()}
-    for name in names:
-        target = (out_dir / name).resolve()
-        if target in inputs:
-            raise InputError("refusing to write results over an input file", file=target,
-                             hint="choose another --out folder")
 
 
 SENSITIVITY_METHODS = ("tornado", "switching", "sobol", "morris", "delta", "evppi")
@@ -174,11 +149,19 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
         roi-engine sensitivity scenarios/default.toml --method sobol --n 1024 --output npv
         roi-engine sensitivity scenarios/default.toml --method evppi --draws 20000
     """
+    from roi_engine.outputs.run_folder import MANIFEST, check_output_folder, check_same_run, rerender
     from roi_engine.outputs.sensitivity_report import run_sensitivity
 
     loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
-    out_dir = out_dir or Path("results") / scenario.stem
-    _refuse_to_overwrite_inputs(loaded, out_dir, (f"sensitivity_{method}.csv",))
+    out_dir = out_dir or Path("results") / f"{scenario.stem}-sensitivity"
+    into_run = (out_dir / MANIFEST).exists()
+    if into_run:
+        check_same_run(out_dir, loaded)  # refuses a folder holding another run
+    elif out_dir.is_dir() and any(p for p in out_dir.iterdir()
+                                  if not p.name.startswith(("sensitivity_", "charts"))):
+        check_output_folder(out_dir, loaded, overwrite=False)
+    else:
+        check_output_folder(out_dir, loaded, overwrite=True)
     text, table = run_sensitivity(loaded, method, output_text=output_text, n_base=n_base,
                                   chart_dir=out_dir / "charts" if method == "tornado" else None)
     try:
@@ -188,12 +171,8 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
         raise InputError(f"cannot write results ({exc.strerror})", file=out_dir) from None
     click.echo(text)
     click.echo(f"\nTable written to {path}")
-    if (out_dir / "report.xlsx").exists() or (out_dir / "report.html").exists():
-        from roi_engine.analyses.sharing import cost_sharing
-        from roi_engine.results import run as run_model
-
-        results = run_model(loaded)  # same scenario, settings and seed: the same numbers as `run`
-        _write_reports(out_dir, loaded, results, cost_sharing(results, loaded.sharing))
+    if into_run:
+        rerender(out_dir)  # the saved run's own numbers, with this section added
         click.echo(f"Added to {out_dir / 'report.xlsx'} (sheet 'Sensitivity') and "
                    f"{out_dir / 'report.html'} (section 'Which assumptions matter').")
 

@@ -165,6 +165,15 @@ def switching_values(parameters: Sequence[Parameter], evaluate: Evaluate, thresh
 # --- global (SALib) -----------------------------------------------------------------------------------
 
 
+def salib_seed(seed: int) -> int:
+    """A seed SALib honours for every ``seed``, 0 included (SALib takes a falsy seed as "no seed").
+
+    Derived through ``numpy.random.SeedSequence``, so distinct seeds stay distinct streams. [1, 2**31)
+    """
+    state = int(np.random.SeedSequence(int(seed)).generate_state(1, dtype=np.uint32)[0])
+    return state % (2**31 - 1) + 1
+
+
 def sobol(parameters: Sequence[Parameter], evaluate: Evaluate, n: int = 1024, *, seed: int = 0,
           num_resamples: int = 200) -> pd.DataFrame:
     """Sobol first-order and total indices with bootstrap confidence intervals [1]_ [4]_.
@@ -177,10 +186,10 @@ def sobol(parameters: Sequence[Parameter], evaluate: Evaluate, n: int = 1024, *,
     DataFrame indexed by parameter: ``S1, S1_conf, ST, ST_conf`` (conf = half-width of the 95% CI).
     """
     problem = salib_problem(parameters)
-    u = sobol_sample.sample(problem, n, calc_second_order=False, seed=seed)
+    u = sobol_sample.sample(problem, n, calc_second_order=False, seed=salib_seed(seed))
     y = evaluate(from_unit(u, parameters))
     result = sobol_analyze.analyze(problem, y, calc_second_order=False, num_resamples=num_resamples,
-                                   seed=seed)
+                                   seed=salib_seed(seed))
     return pd.DataFrame({k: result[k] for k in ("S1", "S1_conf", "ST", "ST_conf")},
                         index=pd.Index(problem["names"], name="parameter"))
 
@@ -195,10 +204,10 @@ def morris(parameters: Sequence[Parameter], evaluate: Evaluate, trajectories: in
     parameter across its distribution. ``trajectories (k + 1)`` evaluations.
     """
     problem = salib_problem(parameters)
-    u = morris_sample.sample(problem, trajectories, num_levels=num_levels, seed=seed)
+    u = morris_sample.sample(problem, trajectories, num_levels=num_levels, seed=salib_seed(seed))
     low, high = MORRIS_RANGE
     y = evaluate(from_unit(low + (high - low) * u, parameters))
-    result = morris_analyze.analyze(problem, u, y, num_levels=num_levels, seed=seed)
+    result = morris_analyze.analyze(problem, u, y, num_levels=num_levels, seed=salib_seed(seed))
     return pd.DataFrame({k: np.asarray(result[k], dtype=float)
                          for k in ("mu", "mu_star", "mu_star_conf", "sigma")},
                         index=pd.Index(problem["names"], name="parameter")
@@ -222,7 +231,7 @@ def delta(parameters: Sequence[Parameter], x: np.ndarray, y: np.ndarray, *, seed
         # SALib's bin-merge and bias notices (it resets the warning filters itself, so they are
         # recorded and dropped here); the balanced estimate is reported beside the raw one.
         result = delta_analyze.analyze(problem, x[:, columns], y, num_resamples=num_resamples,
-                                       seed=seed, method="all")
+                                       seed=salib_seed(seed), method="all")
     frame = pd.DataFrame({
         "delta": result["delta_raw"], "delta_conf": result["delta_raw_conf"],
         "delta_balanced": result["delta_balanced"], "S1": result["S1"], "S1_conf": result["S1_conf"],

@@ -72,6 +72,7 @@ from roi_engine.inputs.sharing_rule import (
 )
 from roi_engine.results.cube import ALL_SECTORS, PORTFOLIO, Results
 from roi_engine.results.metrics import safe_ratio, summarise
+from roi_engine.results.summary import payback_statistics
 
 # --- per-draw kernels (pure NumPy) ----------------------------------------------------------------
 
@@ -206,21 +207,23 @@ class CostSharing:
     currency: str
     price_year: str
     perspective: str
+    horizon: int = 0
 
 
 def sector_values(results: Results, entity: str = PORTFOLIO) -> dict[str, np.ndarray]:
     """Per-draw present values by sector for ``entity``: ``cost, benefit, cash, non_cash, payback``.
 
-    Each shape (n, S); counted as the run's perspective counts them. [GBP, discounted; payback in years]
+    Each shape (n, S); counted as the run's perspective counts them; ``payback`` is the cash basis
+    (:mod:`roi_engine.results.summary`). [GBP, discounted; payback in years]
     """
-    e = _entity_index(results, entity)
-    m = results.sector_metrics()
+    _entity_index(results, entity)
+    m = results.summary.draw_metrics.sel(entity=entity, group=list(results.sectors))
     return {
-        "cost": m["pv_costs"][:, e, :],
-        "benefit": m["pv_benefits"][:, e, :],
-        "cash": m["pv_benefits_fiscal"][:, e, :] + m["pv_benefits_economic"][:, e, :],
-        "non_cash": m["pv_benefits_social"][:, e, :],
-        "payback": m["payback_year"][:, e, :],
+        "cost": m["pv_costs"].values,
+        "benefit": m["pv_benefits"].values,
+        "cash": m["pv_benefits_cash"].values,
+        "non_cash": m["pv_benefits_social"].values,
+        "payback": m["payback_year_cash"].values,
     }
 
 
@@ -246,7 +249,7 @@ def cost_sharing(results: Results, rule: SharingRule | str = "as_modelled", enti
         - as modelled: ``cost_modelled``, ``benefit_cash`` (fiscal + economic), ``benefit_non_cash``
           (social), ``net_modelled_mean/_p05/_p95`` (all counted benefits minus cost),
           ``benefit_per_pound_modelled`` (£ of benefit per £1 of modelled cost, ratio of means, NaN
-          where no cost), ``p_net_modelled_gt_0``, ``payback_year_median`` (NaN when the median draw
+          where no cost), ``p_net_modelled_gt_0``, ``payback_year_cash_median`` (cash basis; inf when the median draw
           never pays back within the horizon, or nothing is paid), ``p_payback_within_horizon``
           (among draws where the sector pays; NaN if it never does);
         - under the rule: ``contribution_mean/_p05/_p95``, ``contribution_share`` (of the mean total
@@ -259,13 +262,12 @@ def cost_sharing(results: Results, rule: SharingRule | str = "as_modelled", enti
     if isinstance(rule, str):
         rule = SharingRule(rule)
     sector_names = tuple(results.sectors)
-    table_of_sectors = sectors if sectors is not None else getattr(results, "sector_table", None)
-    defaults = None
-    if table_of_sectors is not None:
-        if tuple(table_of_sectors.names) != sector_names:
-            raise ValueError(f"the sector table {list(table_of_sectors.names)} is not the run's "
+    defaults = results.default_contributors
+    if sectors is not None:
+        if tuple(sectors.names) != sector_names:
+            raise ValueError(f"the sector table {list(sectors.names)} is not the run's "
                              f"sectors {sector_names}")
-        defaults = default_contributors(table_of_sectors)
+        defaults = default_contributors(sectors)
     mask, shares = rule.resolve(sector_names, defaults)
 
     v = sector_values(results, entity)
@@ -286,14 +288,15 @@ def cost_sharing(results: Results, rule: SharingRule | str = "as_modelled", enti
 
     cost_t, cash_t, non_cash_t, benefit_t = map(with_total, (cost, cash, non_cash, benefit))
     contribution_t, net_modelled_t, net_rule_t = map(with_total, (contribution, net_modelled, net_rule))
-    e = _entity_index(results, entity)
-    payback_t = np.concatenate([v["payback"], results.payback[:, e, -1:]], axis=1)
+    total_payback = results.summary.draw_metrics["payback_year_cash"].sel(entity=entity, group=ALL_SECTORS)
+    payback_t = np.concatenate([v["payback"], total_payback.values[:, None]], axis=1)
 
     net_m = summarise(net_modelled_t)
     contrib = summarise(contribution_t)
     net_r = summarise(net_rule_t)
     mean_total_cost = float(np.mean(total_cost))
-    median_payback, p_payback = _payback_summary(payback_t, cost_t > 0)
+    payback_stats = payback_statistics(payback_t, results.info.horizon)
+    median_payback, p_payback = payback_stats["median"], payback_stats["p_paid_back"]
     paying = contribution_t > 0
     per_pound = np.where(paying, cash_t / np.where(paying, contribution_t, 1.0), np.nan)
 
@@ -308,8 +311,8 @@ def cost_sharing(results: Results, rule: SharingRule | str = "as_modelled", enti
         "net_modelled_p95": net_m["p95"],
         "benefit_per_pound_modelled": safe_ratio(benefit_t.mean(axis=0), cost_t.mean(axis=0)),
         "p_net_modelled_gt_0": np.mean(net_modelled_t > 0, axis=0),
-        "payback_year_median": median_payback,
-        "p_payback_within_horizon": p_payback,
+        "payback_year_cash_median": median_payback,
+        "p_payback_cash_within_horizon": p_payback,
         "contribution_mean": contrib["mean"],
         "contribution_p05": contrib["p05"],
         "contribution_p95": contrib["p95"],
@@ -347,22 +350,19 @@ def cost_sharing(results: Results, rule: SharingRule | str = "as_modelled", enti
                "net_rule": net_rule, "total_cost": total_cost, "gap": gap},
         gap=gap_summary, fallback_draws=int(result.fallback.sum()), n_draws=n,
         currency=info.currency, price_year=info.price_year, perspective=info.perspective,
+        horizon=info.horizon,
     )
 
 
 def cumulative_net_by_sector(results: Results, entity: str = PORTFOLIO) -> pd.DataFrame:
     """Mean cumulative discounted net position as modelled, by year (rows) and sector (columns).
 
-    Built from the run's sums over draws of discounted flows (``results.sums['discounted_sum']``),
+    Built from the run's means over draws of discounted flows (``cube['discounted_mean']``),
     counted as the perspective counts them; column ``all`` is the total over sectors. The last row is
     each sector's mean net present value. [GBP, discounted, the run's price year]
     """
-    if results.sums is None or "discounted_sum" not in results.sums:
-        raise ValueError("these results keep no year-level sums (discounted_sum): run the scenario "
-                         "with roi_engine.model.evaluation.run")
-    e = _entity_index(results, entity)
-    mean = results.sums["discounted_sum"] / results.info.draws  # (I, H, S, K)
-    flows = mean.sum(axis=0) if entity == PORTFOLIO else mean[e]
+    _entity_index(results, entity)
+    flows = results.cube["discounted_mean"].sel(entity=entity).values  # (H, S, K)
     cost, benefit = cost_and_benefit(flows, results.weights)  # (H, S)
     cumulative = np.cumsum(benefit - cost, axis=0)
     frame = pd.DataFrame(cumulative, index=pd.RangeIndex(cumulative.shape[0], name="year"),
@@ -388,23 +388,6 @@ def _entity_index(results: Results, entity: str) -> int:
 def _nanmedian(x: np.ndarray) -> np.ndarray:
     """Median over draws (axis 0) ignoring NaN; NaN where a column is all NaN (no warning)."""
     return summarise(x)["median"]
-
-
-def _payback_summary(payback: np.ndarray, invested: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median payback year and P(payback within the horizon), over draws where the sector pays.
-
-    A draw that pays but never pays back counts as later than any year (not dropped), so the median is
-    NaN ("never") when half or more of those draws never pay back. The median is a year that occurs
-    (no interpolation between years).
-    """
-    years = np.where(invested, np.where(np.isnan(payback), np.inf, payback), np.nan)
-    count = invested.sum(axis=0)
-    medians = np.full(years.shape[1], np.nan)
-    for j in np.flatnonzero(count):
-        medians[j] = np.quantile(years[invested[:, j], j], 0.5, method="inverted_cdf")
-    medians[np.isinf(medians)] = np.nan
-    within = safe_ratio(np.sum(invested & ~np.isnan(payback), axis=0), count)
-    return medians, within
 
 
 __all__ = [

@@ -46,9 +46,15 @@ class PopulationSpec(StrictModel):
 
 
 class DeliverySpec(StrictModel):
-    """Years (from 0) in which a new cohort starts."""
+    """Years (from 0) in which a new cohort starts, and who each cohort is.
+
+    ``enrols = "new_people"`` (default): each year's cohort are different people, so distinct people
+    reached equal participant-years. ``enrols = "age_band"``: every year the whole age band takes part
+    (a whole-school programme), so the same people are counted again while they stay in the band.
+    """
 
     years: tuple[int, ...] = (0,)
+    enrols: Literal["new_people", "age_band"] = "new_people"
 
     @field_validator("years")
     @classmethod

@@ -157,6 +157,22 @@ class InterventionPlan:
     n_years: int
 
     @property
+    def distinct_share(self) -> float:
+        """Distinct people reached per participant-year (1 unless the whole age band enrols yearly).
+
+        With ``enrols = "age_band"``, ages ``low..high`` (``W`` single years) and delivery years ``D``,
+        the people reached are the birth cohorts ``d - a`` (``d`` in ``D``, ``a`` in ``0..W-1``), each
+        about ``1/W`` of a year's participants: the share is ``|{d - a}| / (W |D|)``. [unitless]
+        """
+        years = np.flatnonzero(self.delivery)
+        if self.spec.delivery.enrols != "age_band" or len(years) == 0:
+            return 1.0
+        low, high = self.spec.population.ages
+        width = high - low + 1
+        cohorts = {int(d) - a for d in years for a in range(width)}
+        return len(cohorts) / (width * len(years))
+
+    @property
     def outcome_ids(self) -> tuple[str, ...]:
         return tuple(o.id for o in self.spec.outcomes)
 

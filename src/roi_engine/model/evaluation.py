@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from roi_engine.errors import InputError
-from roi_engine.inputs.accounting import kind_discount_factors, perspective_weights
+from roi_engine.inputs.accounting import CASH_KINDS, KINDS, kind_discount_factors, perspective_weights
 from roi_engine.inputs.population import population_in_band
 from roi_engine.inputs.scenario import Scenario
 from roi_engine.model.engine import KIND_INDEX, InterventionPlan, intervention_flows
@@ -30,26 +30,41 @@ YEAR_DETAIL_DRAWS = 10_000
 """Year-by-year per-draw detail (cumulative net, for uncertainty bands) is kept for the first this
 many draws only: draws are independent, so they are a random subsample, and memory stays bounded."""
 
+SAMPLING_BLOCK = 20_000
+"""Draws are sampled in fixed blocks of this many (the last may be shorter), each block a Latin
+hypercube with its own rank-correlation step and its own stream ``SeedSequence(seed, spawn_key=(b,))``.
+A run's numbers therefore depend on its seed and draw count only, never on the chunk size used to
+evaluate it; runs of up to this many draws are stratified over all their draws."""
+
+AGGREGATES = ("public", "all")
+"""Sector totals appended to the sectors: public bodies together, and every sector."""
+BASES = ("perspective", "cash")
+"""What a net position counts: ``perspective`` = every benefit the scenario's perspective counts
+(health and wellbeing value included under ``societal``); ``cash`` = cash-releasing benefits only
+(fiscal and economic), against the same costs."""
+
 
 @dataclass
 class ChunkSummary:
     """Per-draw summaries of one chunk, and sums over its draws.
 
-    Shapes use ``n`` draws, ``I`` interventions, ``S`` sectors, ``K = 4`` kinds, ``H`` years and
-    ``O`` outcomes over all interventions.
+    Shapes use ``n`` draws, ``I`` interventions, ``S`` sectors, ``K = 4`` kinds, ``H`` years,
+    ``G = S + 2`` sector groups (each sector, then :data:`AGGREGATES`), ``B = 2`` :data:`BASES` and
+    ``O`` outcomes over all interventions. Entity ``I`` (the last) is the portfolio.
 
     Attributes
     ----------
     pv : (n, I, S, K)
         Present values by intervention, sector and kind, all flows (before the perspective). [GBP]
-    payback : (n, I + 1, S + 1)
-        Payback year; entity ``I`` is the portfolio, sector ``S`` is all sectors. [years]
-    cumulative_net : (n, I + 1, H)
-        Cumulative discounted net benefit as the perspective counts it. [GBP]
+    payback : (n, I + 1, G, B)
+        Payback year (:func:`~roi_engine.model.payback.payback_year`): a year index, ``inf`` if
+        never within the horizon, NaN where the group pays nothing. [years]
+    cumulative_net : (n, I + 1, 2, B, H)
+        Cumulative discounted net benefit of the two aggregates, by basis. [GBP]
     avoided_total : (n, O)
         Outcome units avoided over the horizon. [outcome units]
     participants_total : (n, I)
-        People reached over the horizon. [persons]
+        Participant-years: people starting the programme, summed over delivery years. [persons]
     flows_sum, discounted_sum : (I, H, S, K)
         Sums over the chunk's draws of undiscounted and discounted flows. [GBP]
     avoided_sum : (O, H)
@@ -116,6 +131,8 @@ class Model:
         self.discount = kind_discount_factors(scenario.discounting, n_years)
         public = np.array([s.public_body for s in scenario.sectors.sectors])
         self.weights = perspective_weights(scenario.perspective, public)
+        self.group_weights = group_weights(self.weights, public)
+        self._block: tuple | None = None
         self.overlap_notes = tuple(
             f"{self.plans[o.first].spec.id} and {self.plans[o.second].spec.id} both change "
             f"'{o.outcome}' in {o.shared_population:,.0f} people of overlapping ages: risks combined "
@@ -125,16 +142,33 @@ class Model:
 
     # --- sample ----------------------------------------------------------------------------------
 
-    def sample(self, n_draws: int, chunk_index: int = 0) -> np.ndarray:
-        """Parameter draws for one chunk, shape ``(n_draws, n_params)``, in :attr:`names` order.
+    def sample(self, n_draws: int, block_index: int = 0) -> np.ndarray:
+        """One sampling block of ``n_draws`` parameter draws, shape ``(n_draws, n_params)``.
 
-        Seeded from ``(scenario seed, chunk_index)``; each parameter in its own unit and price year.
+        A Latin hypercube (or Monte Carlo) design over the block with its rank-correlation step,
+        seeded from ``(scenario seed, block_index)``; each parameter in its own unit and price year.
         """
         spec = self.scenario.spec
-        rng = chunk_rng(spec.seed, chunk_index)
+        rng = chunk_rng(spec.seed, block_index)
         u = uniform_design(n_draws, len(self.names), spec.sampling, rng)
         u = correlate(u, self.names, self.scenario.correlations, rng)
         return to_values(u, self.parameters)
+
+    def draws(self, start: int, stop: int, total: int) -> np.ndarray:
+        """Rows ``start:stop`` of a run of ``total`` draws, built from :data:`SAMPLING_BLOCK` blocks.
+
+        The same rows whatever ``start`` and ``stop`` split the run into: chunking never changes a
+        number. The most recent block is kept, so consecutive chunks sample each block once.
+        """
+        parts = []
+        for block in range(start // SAMPLING_BLOCK, (stop - 1) // SAMPLING_BLOCK + 1):
+            first = block * SAMPLING_BLOCK
+            if self._block is None or self._block[0] != (block, total):
+                size = min(SAMPLING_BLOCK, total - first)
+                self._block = ((block, total), self.sample(size, block))
+            rows = self._block[1]
+            parts.append(rows[max(start, first) - first:min(stop, first + SAMPLING_BLOCK) - first])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def base_case(self) -> np.ndarray:
         """All parameters at their point values, shape ``(1, n_params)``."""
@@ -150,75 +184,83 @@ class Model:
     def evaluate(self, x: np.ndarray) -> ChunkSummary:
         """Evaluate every intervention on parameter draws ``x`` of shape ``(n_draws, n_params)``.
 
-        Works on each intervention's touched (sector, kind) cells only: discounting, the
-        perspective's signed weights and the sums over years are small products on
-        ``(n_draws, n_years, n_cells)`` arrays; present values are scattered into the full
-        ``(sector, kind)`` grid at the end.
+        Works on each intervention's touched (sector, kind) cells only: discounting, the signed
+        weights of each sector group and basis, and the sums over years are small products on
+        ``(n_draws, n_cells, n_years)`` arrays; present values are scattered into the full
+        ``(sector, kind)`` grid at the end. Each draw's numbers depend on that draw alone.
         """
         n = x.shape[0]
         values = self.values(x)
         n_int, n_years = len(self.plans), self.scenario.horizon
         n_sectors = len(self.scenario.sectors)
+        n_groups = self.group_weights.shape[0]
         pv = np.zeros((n, n_int, n_sectors, 4))
-        payback = np.full((n, n_int + 1, n_sectors + 1), np.nan)
-        cumulative = np.empty((n, n_int + 1, n_years))
+        payback = np.empty((n, n_int + 1, n_groups))
+        cumulative = np.empty((n, n_int + 1, n_groups, n_years))
         flows_sum = np.zeros((n_int, n_years, n_sectors, 4))
         discounted_sum = np.zeros_like(flows_sum)
         avoided_total, avoided_sum = [], []
         participants_total = np.empty((n, n_int))
         participants_sum = np.empty((n_int, n_years))
-        portfolio_net = np.zeros((n, n_sectors, n_years))
-        portfolio_cost = np.zeros((n, n_sectors))
-        portfolio_sectors: set[int] = set()
+        portfolio_net = np.zeros((n, n_groups, n_years))
+        portfolio_cost = np.zeros((n, n_groups))
         separate = [intervention_flows(plan, values, n) for plan in self.plans]
         if self.overlaps:
             separate, _ = remove_double_counting(self.plans, separate, self.overlaps, values, n)
         for i, result in enumerate(separate):
             sectors, kinds = (np.array(a, dtype=int) for a in zip(*result.cells, strict=True))
             discounted = result.cell_flows * self.discount.T[kinds][None, :, :]  # (n, C, H)
-            pv[:, i, sectors, kinds] = discounted.sum(axis=2)
+            cell_pv = discounted.sum(axis=2)  # (n, C)
+            pv[:, i, sectors, kinds] = cell_pv
             flows_sum[i][:, sectors, kinds] = result.cell_flows.sum(axis=0).T
             discounted_sum[i][:, sectors, kinds] = discounted.sum(axis=0).T
-            # Signed, perspective-weighted cells -> yearly net of each sector touched.
-            is_cost = kinds == KIND_INDEX["cost"]
-            signed = self.weights[sectors, kinds] * np.where(is_cost, -1.0, 1.0)
-            touched = np.unique(sectors)
-            to_sector = (sectors[None, :] == touched[:, None]) * signed[None, :]  # (T, C)
-            net = to_sector @ discounted  # (n, T, H)
-            invested = -(to_sector * is_cost[None, :]) @ pv[:, i, sectors, kinds][:, :, None]
-            invested = invested[:, :, 0]  # (n, T): perspective-counted PV of costs
-            portfolio_net[:, touched] += net
-            portfolio_cost[:, touched] += invested
-            portfolio_sectors.update(touched.tolist())
-            self._payback_into(payback[:, i], cumulative[:, i], net, invested, touched)
+            signed = self.group_weights[:, sectors, kinds]  # (G, C), costs negative
+            net = signed @ discounted  # (n, G, H)
+            invested = cell_pv @ np.maximum(-signed, 0.0).T  # (n, G): counted PV of costs
+            portfolio_net += net
+            portfolio_cost += invested
+            cumulative[:, i] = np.cumsum(net, axis=2)
+            payback[:, i] = payback_year(cumulative[:, i], net, invested > 0)
             avoided_total.append(result.avoided.sum(axis=1))
             avoided_sum.append(result.avoided.sum(axis=0).T)
             participants_total[:, i] = result.participants.sum(axis=1)
             participants_sum[i] = result.participants.sum(axis=0)
-        touched = np.array(sorted(portfolio_sectors), dtype=int)
-        self._payback_into(payback[:, n_int], cumulative[:, n_int], portfolio_net[:, touched],
-                           portfolio_cost[:, touched], touched)
+        cumulative[:, n_int] = np.cumsum(portfolio_net, axis=2)
+        payback[:, n_int] = payback_year(cumulative[:, n_int], portfolio_net, portfolio_cost > 0)
+        shape = (n, n_int + 1, n_sectors + len(AGGREGATES), len(BASES))
+        aggregates = cumulative.reshape(*shape, n_years)[:, :, n_sectors:]  # (n, E, 2, B, H)
         return ChunkSummary(
-            pv=pv, payback=payback, cumulative_net=cumulative,
+            pv=pv, payback=payback.reshape(shape), cumulative_net=aggregates.copy(),
             avoided_total=np.concatenate(avoided_total, axis=1),
             participants_total=participants_total, flows_sum=flows_sum,
             discounted_sum=discounted_sum, avoided_sum=np.concatenate(avoided_sum, axis=0),
             participants_sum=participants_sum,
         )
 
-    @staticmethod
-    def _payback_into(payback: np.ndarray, cumulative: np.ndarray, net: np.ndarray,
-                      invested: np.ndarray, sectors: np.ndarray) -> None:
-        """Fill ``payback (n, S + 1)`` and ``cumulative (n, H)`` from yearly ``net (n, T, H)``.
 
-        ``net`` and ``invested (n, T)`` cover the sectors ``sectors`` (T of them); the others are
-        left as they are (NaN: they pay nothing, so payback does not apply).
-        """
-        by_sector = np.cumsum(net, axis=2)  # (n, T, H)
-        payback[:, sectors] = payback_year(by_sector, invested > 0)
-        total = by_sector.sum(axis=1)
-        cumulative[:] = total
-        payback[:, -1] = payback_year(total, invested.sum(axis=1) > 0)
+def group_weights(weights: np.ndarray, public_body: np.ndarray) -> np.ndarray:
+    """Signed weights of each (sector group, basis) on each (sector, kind) cell.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (S, 4)
+        The perspective's 0/1 weights (:func:`~roi_engine.inputs.accounting.perspective_weights`).
+    public_body : ndarray of bool, shape (S,)
+
+    Returns
+    -------
+    ndarray, shape ((S + 2) * 2, S, 4)
+        Row ``g * 2 + b`` gives group ``g`` (each sector, then :data:`AGGREGATES`) under basis ``b``
+        (:data:`BASES`): +weight on counted benefits, -weight on counted costs, 0 elsewhere.
+    """
+    n_sectors = weights.shape[0]
+    signed = weights * np.where(np.arange(len(KINDS)) == KIND_INDEX["cost"], -1.0, 1.0)
+    cash = signed.copy()
+    cash[:, [KIND_INDEX[k] for k in KINDS if k != "cost" and k not in CASH_KINDS]] = 0.0
+    members = np.vstack([np.eye(n_sectors), public_body.astype(float), np.ones(n_sectors)])  # (G, S)
+    by_basis = np.stack([signed, cash])  # (B, S, 4)
+    out = members[:, None, :, None] * by_basis[None, :, :, :]  # (G, B, S, 4)
+    return out.reshape(-1, n_sectors, len(KINDS))
 
 
 def plan_parameter_names(plan: InterventionPlan) -> list[str]:
@@ -244,7 +286,7 @@ def _price_factor(parameter, deflator, price_year) -> float:
 
 
 def simulate(scenario: Scenario, *, progress: Callable[[int], None] | None = None):
-    """Run a scenario's Monte Carlo in chunks and return its :class:`~roi_engine.results.cube.Results`.
+    """Run a scenario's Monte Carlo in chunks: the model, per-draw arrays, sums over draws, base case.
 
     Parameters
     ----------
@@ -258,9 +300,9 @@ def simulate(scenario: Scenario, *, progress: Callable[[int], None] | None = Non
     per_draw: dict[str, np.ndarray] = {}
     detail = min(spec.draws, YEAR_DETAIL_DRAWS)
     sums = None
-    for chunk_index, start in enumerate(range(0, spec.draws, spec.chunk_size)):
+    for start in range(0, spec.draws, spec.chunk_size):
         n = min(spec.chunk_size, spec.draws - start)
-        summary = model.evaluate(model.sample(n, chunk_index))
+        summary = model.evaluate(model.draws(start, start + n, spec.draws))
         sums = _add_sums(sums, summary)
         for field in PER_DRAW_FIELDS:
             chunk = getattr(summary, field)

@@ -27,8 +27,13 @@ def share(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{100 * x:.0f}%"
 
 
-def year(x: float) -> str:
-    return "never" if math.isnan(x) else f"year {x:.0f}"
+def year(x: float, horizon: int | None = None) -> str:
+    """A payback year in words: ``year 2``; ``never`` (within the horizon); ``n/a`` (pays nothing)."""
+    if x is None or math.isnan(x):
+        return "n/a"
+    if math.isinf(x):
+        return f"not within {horizon} years" if horizon else "never"
+    return f"year {x:.0f}"
 
 
 def table(headers: list[str], rows: list[list[str]], align: str | None = None) -> str:
@@ -44,10 +49,38 @@ def table(headers: list[str], rows: list[list[str]], align: str | None = None) -
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
+def payback_sentences(results: Results, entity: str = PORTFOLIO) -> tuple[str, str]:
+    """The payback figure in words, on both bases side by side (base case).
+
+    First: the payback year counting everything the perspective counts (health and wellbeing value
+    under ``societal``); second: whether the cash returned to public budgets repays their outlay.
+    """
+    horizon = results.info.horizon
+    summary = results.summary
+    counted = "counting health and wellbeing value" if results.info.perspective == "societal" \
+        else f"on the {results.info.perspective} perspective"
+    full = summary.payback(entity, cash=False, statistic="base_case")
+    cash = summary.payback(entity, group="public", cash=True, statistic="base_case")
+    if math.isnan(full):
+        first = "Nothing is paid, so payback does not apply"
+    elif math.isinf(full):
+        first = f"It does not pay back within {horizon} years {counted}"
+    else:
+        first = f"It pays back in {year(full)} {counted}"
+    if math.isnan(cash):
+        second = "public budgets pay nothing"
+    elif math.isinf(cash):
+        second = f"the cash returned to public budgets does not repay their outlay within {horizon} years"
+    else:
+        second = f"the cash returned to public budgets repays their outlay in {year(cash)}"
+    return first, second
+
+
 def format_summary(results: Results) -> str:
     """The summary a ``roi-engine run`` prints: settings, headline per intervention, portfolio by sector."""
     info = results.info
     head = results.headline()
+    names = results.entity_names()
     lines = ["roi-engine results", "==================", *info.lines(),
              "All money: present values, discounted, "
              f"{info.currency} {info.price_year} prices. Intervals: 5th-95th percentile over draws.",
@@ -56,41 +89,56 @@ def format_summary(results: Results) -> str:
     for entity, r in head.iterrows():
         rows.append([
             entity,
-            f"{r['participants_base']:,.0f}",
+            f"{r['people_reached_base']:,.0f}",
             money(r["pv_costs_base"]),
             money(r["pv_benefits_base"]),
-            f"{money(r['npv_mean'])} ({money(r['npv_p05'])} to {money(r['npv_p95'])})",
+            money(r["npv_base"]),
+            f"{money(r['npv_p05'])} to {money(r['npv_p95'])}",
             f"{ratio(r['benefit_per_pound_base'])} ({ratio(r['benefit_per_pound_p05'])} to "
             f"{ratio(r['benefit_per_pound_p95'])})",
             share(r["p_benefit_per_pound_gt_1"]),
-            year(r["payback_year_base"]),
+            year(r["payback_year_base"], info.horizon),
+            year(r["payback_year_cash_base"], info.horizon),
         ])
-    lines.append(table(["intervention", "participants", "PV costs", "PV benefits",
-                        "NPV mean (90% interval)", "benefit per £1, base (90% interval)",
-                        "P(>£1)", "payback (base)"], rows))
-    lines += ["", "Participants and PV columns: base case (every parameter at its point value)."]
-    lines += [f"Overlap: {note}" for note in results.overlap_notes]
+    lines.append(table(["intervention", "people reached", "PV costs", "PV benefits", "NPV",
+                        "NPV 90% interval", "benefit per £1 (90% interval)", "P(>£1)", "payback",
+                        "payback (cash only)"], rows))
+    lines += ["", "People reached, PV costs, PV benefits, NPV, benefit per £1 and payback: base case "
+                  "(every parameter at its point value). Intervals and P(>£1): over "
+                  f"{info.draws:,} draws. Payback: first year from which the cumulative discounted net "
+                  "stays >= 0; 'cash only' counts cash-releasing benefits alone."]
+    first, second = payback_sentences(results)
+    lines.append(f"Portfolio: {first}; {second}.")
+    if results.overlap_notes:
+        lines += [f"Overlap: {note}" for note in results.overlap_notes]
+    else:
+        lines.append("Overlap: no two programmes change the same outcome in the same people; the "
+                     "portfolio is the sum of its programmes.")
     lines.append("")
+    if len(names) > 1:
+        lines.append("Programmes: " + "; ".join(f"{k} = {v}" for k, v in names.items()
+                                                if k != PORTFOLIO) + ".")
+        lines.append("")
 
     sectors = results.by_sector(PORTFOLIO)
     sector_rows = []
     for sector, r in sectors.iterrows():
-        if np.allclose([r["pv_costs"], r["pv_benefits"]], 0):
+        if np.allclose([r["pv_costs_mean"], r["pv_benefits_mean"]], 0):
             continue
         sector_rows.append([
-            sector, money(r["pv_costs"]),
-            money(r["pv_benefits_fiscal"] + r["pv_benefits_economic"]),
-            money(r["pv_benefits_social"]), money(r["npv_mean"]),
+            sector, money(r["pv_costs_mean"]), money(r["pv_benefits_cash_mean"]),
+            money(r["pv_benefits_social_mean"]), money(r["npv_mean"]),
             f"{money(r['npv_p05'])} to {money(r['npv_p95'])}", share(r["p_npv_gt_0"]),
         ])
-    lines.append(f"Who pays and who gains (portfolio, means over {info.draws:,} draws):")
+    lines.append(f"Who pays and who gains (portfolio, means over {info.draws:,} draws; 'public' = the "
+                 "public bodies together):")
     lines.append(table(["sector", "pays", "gains: cash-releasing", "gains: health/wellbeing",
                         "net", "net 90% interval", "P(net > 0)"], sector_rows))
     outcomes = results.outcomes()
-    lines += ["", "Outcomes over the horizon (mean, 90% interval):"]
+    lines += ["", f"Outcomes over the horizon (base case; mean and 90% interval over {info.draws:,} draws):"]
     lines.append(table(
-        ["intervention", "outcome", "mean", "90% interval"],
-        [[r.entity, r.unit, f"{r.mean:,.0f}", f"{r.p05:,.0f} to {r.p95:,.0f}"]
+        ["intervention", "outcome", "base case", "mean", "90% interval"],
+        [[r.entity, r.unit, f"{r.base_case:,.0f}", f"{r.mean:,.0f}", f"{r.p05:,.0f} to {r.p95:,.0f}"]
          for r in outcomes.itertuples()]))
     return "\n".join(lines)
 
@@ -145,10 +193,11 @@ def format_cost_sharing(sharing: CostSharing) -> str:
                          money(r["benefit_non_cash"]), money(r["net_modelled_mean"]),
                          f"{money(r['net_modelled_p05'])} to {money(r['net_modelled_p95'])}",
                          ratio(r["benefit_per_pound_modelled"]), share(r["p_net_modelled_gt_0"]),
-                         _payback_text(r["payback_year_median"], r["p_payback_within_horizon"])])
+                         _payback_text(r["payback_year_cash_median"], r["p_payback_cash_within_horizon"],
+                                       sharing.horizon)])
     lines.append("As modelled (costs where the cost lines put them):")
     lines.append(table(["sector", "pays", "gains: cash-releasing", "gains: non-cash", "net",
-                        "net 90% interval", "benefit per £1", "P(net > 0)", "payback (median)"],
+                        "net 90% interval", "benefit per £1", "P(net > 0)", "cash payback (median)"],
                        modelled))
     lines += ["", f"Under the rule '{rule}':"]
     under = []
@@ -187,9 +236,8 @@ def format_cost_sharing(sharing: CostSharing) -> str:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _payback_text(median: float, within: float) -> str:
+def _payback_text(median: float, within: float, horizon: int) -> str:
+    """Median payback over draws (censored: never-paid-back draws order last) and P(paid back)."""
     if math.isnan(within):
         return "n/a (pays nothing)"
-    if math.isnan(median):
-        return f"never ({share(within)} of draws)"
-    return f"year {median:.0f}"
+    return f"{year(median, horizon)} ({share(within)} of draws pay back)"

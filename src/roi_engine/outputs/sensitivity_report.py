@@ -135,8 +135,8 @@ def _draws(model: Model, output: Output | None) -> tuple[np.ndarray, np.ndarray]
     """The scenario's Monte Carlo draws ``x (n, P)`` and their present values, chunk by chunk."""
     spec = model.scenario.spec
     xs, pvs = [], []
-    for chunk_index, start in enumerate(range(0, spec.draws, spec.chunk_size)):
-        x = model.sample(min(spec.chunk_size, spec.draws - start), chunk_index)
+    for start in range(0, spec.draws, spec.chunk_size):
+        x = model.draws(start, min(start + spec.chunk_size, spec.draws), spec.draws)
         xs.append(x)
         pv = model.evaluate(x).pv
         pvs.append(output_from_pv(model, pv, output) if output is not None else pv)

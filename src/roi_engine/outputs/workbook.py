@@ -64,10 +64,8 @@ COUNT = '#,##0'
 YEAR = '0'
 
 SUMMARY_COLUMNS: dict[str, tuple[str, str | None]] = {
-    "participants_base": ("Participants (base case)", COUNT),
-    "participants_mean": ("Participants (mean)", COUNT),
-    "participants_p05": ("Participants (5th percentile)", COUNT),
-    "participants_p95": ("Participants (95th percentile)", COUNT),
+    "people_reached_base": ("People reached (base case)", COUNT),
+    "participant_years_base": ("Participant-years (base case)", COUNT),
     "pv_costs_base": ("PV costs (base case)", MONEY),
     "pv_costs_mean": ("PV costs (mean)", MONEY),
     "pv_costs_p05": ("PV costs (5th percentile)", MONEY),
@@ -85,10 +83,13 @@ SUMMARY_COLUMNS: dict[str, tuple[str, str | None]] = {
     "benefit_per_pound_p05": ("Benefit per £1 (5th percentile)", RATIO),
     "benefit_per_pound_p95": ("Benefit per £1 (95th percentile)", RATIO),
     "payback_year_base": ("Payback year (base case)", YEAR),
-    "payback_year_mean": ("Payback year (mean of draws that pay back)", "0.0"),
+    "payback_year_median": ("Payback year (median over draws)", YEAR),
     "payback_year_p05": ("Payback year (5th percentile)", YEAR),
     "payback_year_p95": ("Payback year (95th percentile)", YEAR),
     "p_payback_within_horizon": ("P(payback within horizon)", PROBABILITY),
+    "payback_year_cash_base": ("Payback year, cash only (base case)", YEAR),
+    "payback_year_cash_median": ("Payback year, cash only (median over draws)", YEAR),
+    "p_payback_cash_within_horizon": ("P(cash payback within horizon)", PROBABILITY),
     "p_benefit_per_pound_gt_1": ("P(benefit per £1 > 1)", PROBABILITY),
     "p_npv_gt_0": ("P(NPV > 0)", PROBABILITY),
 }
@@ -104,8 +105,8 @@ SHARING_COLUMNS: dict[str, tuple[str, str | None]] = {
     "net_modelled_p95": ("Net as modelled (95th percentile)", MONEY),
     "benefit_per_pound_modelled": ("Benefit per £1 of modelled cost", RATIO),
     "p_net_modelled_gt_0": ("P(net as modelled > 0)", PROBABILITY),
-    "payback_year_median": ("Payback year (median)", YEAR),
-    "p_payback_within_horizon": ("P(payback within horizon)", PROBABILITY),
+    "payback_year_cash_median": ("Cash payback year (median over draws)", YEAR),
+    "p_payback_cash_within_horizon": ("P(cash payback within horizon)", PROBABILITY),
     "contribution_mean": ("Pays under the rule (mean)", MONEY),
     "contribution_p05": ("Pays under the rule (5th percentile)", MONEY),
     "contribution_p95": ("Pays under the rule (95th percentile)", MONEY),
@@ -125,8 +126,8 @@ SHARING_COLUMNS: dict[str, tuple[str, str | None]] = {
 The funding-gap columns appear only under the ``break_even`` rule."""
 
 YEARLY_COLUMNS = ("entity", "year", "sector", "kind", "mean_undiscounted", "mean_discounted")
-UNCERTAINTY_METRICS = ("pv_costs", "pv_benefits", "npv", "benefit_per_pound", "net_roi", "payback_year",
-                       "participants")
+UNCERTAINTY_METRICS = ("pv_costs", "pv_benefits", "pv_benefits_cash", "npv", "npv_cash", "benefit_per_pound",
+                       "net_roi", "payback_year", "payback_year_cash")
 STATISTIC_HEADINGS = {"base_case": "Base case", "mean": "Mean", "median": "Median",
                       "p05": "5th percentile", "p95": "95th percentile"}
 
@@ -141,8 +142,7 @@ _BLOCK_FILL = PatternFill("solid", fgColor="F3F2F1")
 # --- public API ------------------------------------------------------------------------------------
 
 
-def write_results_workbook(path: str | Path, results: Results, sharing, registry: Mapping, *,
-                           intervention_names: Mapping[str, str] | None = None,
+def write_results_workbook(path: str | Path, results: Results, sharing, *,
                            sensitivity: Sequence = ()) -> Path:
     """Write the results workbook to ``path`` (``.xlsx``) and return the path.
 
@@ -153,11 +153,6 @@ def write_results_workbook(path: str | Path, results: Results, sharing, registry
     results : Results
     sharing : CostSharing
         From :func:`roi_engine.analyses.sharing.cost_sharing` (its entity is named on the sheet).
-    registry : mapping of name to Parameter
-        The parameters to list: :func:`parameters_used` of the scenario for exactly those the run used,
-        or the whole registry.
-    intervention_names : mapping of id to name, optional
-        Shown beside each intervention id on the Summary sheet.
     sensitivity : sequence of SensitivitySection, optional
         Sensitivity results (:func:`roi_engine.outputs.sensitivity_sections.collect_sections`), written to a
         sixth sheet, "Sensitivity", when given.
@@ -170,11 +165,11 @@ def write_results_workbook(path: str | Path, results: Results, sharing, registry
     wb.remove(wb.active)
     sheets = {name: wb.create_sheet(name) for name in SHEETS}
 
-    summary_refs = _summary_sheet(sheets["Summary"], results, intervention_names)
+    summary_refs = _summary_sheet(sheets["Summary"], results)
     bar_data = _sharing_sheet(sheets["Cost sharing"], results, sharing)
     line_data = _yearly_sheet(sheets["Yearly flows by sector"], results, cumulative_net_by_sector(results))
     _uncertainty_sheet(sheets["Uncertainty"], results)
-    _parameters_sheet(sheets["Parameters used"], results, registry)
+    _parameters_sheet(sheets["Parameters used"], results)
     _charts(sheets["Summary"], summary_refs, sheets["Cost sharing"], bar_data,
             sheets["Yearly flows by sector"], line_data, results, sharing)
     if sensitivity:
@@ -190,15 +185,6 @@ def write_results_workbook(path: str | Path, results: Results, sharing, registry
     with atomic_output(path) as temporary:
         wb.save(temporary)
     return path
-
-
-def parameters_used(scenario) -> dict:
-    """The registry rows a scenario's run draws on (its interventions' parameters and correlations),
-    in first-use order: ``{name: Parameter}``."""
-    from roi_engine.model.evaluation import Model
-
-    model = Model(scenario)
-    return dict(zip(model.names, model.parameters, strict=True))
 
 
 def header_values(results: Results) -> dict[str, object]:
@@ -282,6 +268,8 @@ def _value(x):
         return int(x)
     if isinstance(x, (float, np.floating)):
         x = float(x)
+        if math.isinf(x):
+            return "not within the horizon"  # a payback year that never comes
         return x if math.isfinite(x) else None
     return x
 
@@ -320,13 +308,14 @@ def _widths(ws: Worksheet, widths: Mapping[str, float]) -> None:
         ws.column_dimensions[letter].width = width
 
 
-def _summary_sheet(ws: Worksheet, results: Results, names: Mapping[str, str] | None) -> int:
+def _summary_sheet(ws: Worksheet, results: Results) -> int:
     from roi_engine.outputs.report import headline_sentences
 
     row = _header(ws, results, "Summary: return on investment by intervention and for the portfolio",
                   "All money: present values, discounted, in the price year above. Base case = every "
-                  "parameter at its point value. Empty cell = undefined (nothing invested, or never pays "
-                  "back within the horizon).")
+                  "parameter at its point value; mean, median and percentiles are over the draws. Empty "
+                  "cell = undefined (nothing invested). Payback: first year from which the cumulative "
+                  "discounted net stays >= 0.")
     ws.cell(row, 1, "Headline").font = _SECTION
     for sentence in headline_sentences(results):
         row += 1
@@ -334,10 +323,10 @@ def _summary_sheet(ws: Worksheet, results: Results, names: Mapping[str, str] | N
     row += 2
     head = results.headline()
     keys = list(SUMMARY_COLUMNS)
+    names = results.entity_names()
     rows = []
     for entity, r in head.iterrows():
-        name = "Portfolio (sum of the interventions)" if entity == PORTFOLIO else \
-            (names or {}).get(entity, entity.replace("_", " "))
+        name = "Portfolio (all the interventions)" if entity == PORTFOLIO else names.get(entity, entity)
         rows.append([entity, name, *[r[k] for k in keys]])
     ws.row_dimensions[row + 1].height = 45
     row = _table(ws, row, 1, "Headline table",
@@ -349,7 +338,7 @@ def _summary_sheet(ws: Worksheet, results: Results, names: Mapping[str, str] | N
 
 
 def _sharing_sheet(ws: Worksheet, results: Results, sharing) -> tuple[int, int, int]:
-    from roi_engine.outputs.report import sector_labels, sharing_rows
+    from roi_engine.outputs.report import sharing_rows
 
     t = sharing.table
     rule = sharing.rule
@@ -359,7 +348,7 @@ def _sharing_sheet(ws: Worksheet, results: Results, sharing) -> tuple[int, int, 
     row = _header(ws, results, f"Cost sharing: {sharing.entity}, rule '{rule.rule}'", note)
     keys = [k for k in SHARING_COLUMNS if k in t.columns
             and (not k.startswith(("funding_gap", "p_funding_gap")) or rule.rule == "break_even")]
-    labels = sector_labels(results)
+    labels = results.sector_labels()
     labels[t.index[-1]] = "Total"
     rows = [[s, labels.get(s, s), *[t.loc[s, k] for k in keys]] for s in t.index]
     row = _table(ws, row, 1, "Cost-sharing table",
@@ -436,7 +425,8 @@ def _uncertainty_sheet(ws: Worksheet, results: Results) -> None:
             r = wide.loc[(entity, metric)]
             rows.append([entity, metric, units.get(metric, ""), *[r.get(s, np.nan) for s in stats]])
     fmt = {"pv_costs": MONEY, "pv_benefits": MONEY, "npv": MONEY, "benefit_per_pound": RATIO,
-           "net_roi": "0.00", "payback_year": "0.0", "participants": COUNT}
+           "net_roi": "0.00", "payback_year": YEAR, "payback_year_cash": YEAR, "pv_benefits_cash": MONEY,
+           "npv_cash": MONEY}
     row = _table(ws, row, 1, "Headline metrics over draws",
                  ["Intervention", "Metric", "Unit", *STATISTIC_HEADINGS.values()], rows)
     # number formats depend on the metric (row), so set them after writing
@@ -454,13 +444,14 @@ def _uncertainty_sheet(ws: Worksheet, results: Results) -> None:
                  ["Intervention", "P(benefit per £1 > 1)", "P(NPV > 0)", "P(payback within horizon)"],
                  rows, [None, PROBABILITY, PROBABILITY, PROBABILITY])
 
-    by_sector = tidy[(tidy["sector"] != ALL_SECTORS) & (tidy["metric"] == "npv")]
+    by_sector = tidy[tidy["sector"].isin(results.sectors) & (tidy["metric"] == "npv")]
     net = by_sector.pivot_table(index=["entity", "sector"], columns="statistic", values="value",
                                 aggfunc="first")
-    p_net = tidy[(tidy["sector"] != ALL_SECTORS) & (tidy["metric"] == "p_npv_gt_0")] \
+    p_net = tidy[tidy["sector"].isin(results.sectors) & (tidy["metric"] == "p_npv_gt_0")] \
         .set_index(["entity", "sector"])["value"]
-    m = results.sector_metrics()
-    active = (np.abs(m["pv_costs"]).max(axis=0) > 0) | (np.abs(m["pv_benefits"]).max(axis=0) > 0)
+    m = results.summary.draw_metrics.sel(group=list(results.sectors))
+    active = ((np.abs(m["pv_costs"].values).max(axis=0) > 0)
+              | (np.abs(m["pv_benefits"].values).max(axis=0) > 0))
     rows = []
     for e, entity in enumerate(results.entities):
         for s, sector in enumerate(results.sectors):
@@ -474,27 +465,15 @@ def _uncertainty_sheet(ws: Worksheet, results: Results) -> None:
     _widths(ws, {"A": 30, "B": 22, "C": 30, "D": 16, "E": 16, "F": 16, "G": 16, "H": 16, "I": 14})
 
 
-def distribution_text(parameter) -> str:
-    """``gamma (shape 100, scale 1)``; ``fixed`` for a fixed value."""
-    from roi_engine.inputs.distributions import DISTRIBUTIONS
-
-    d = parameter.distribution
-    names = DISTRIBUTIONS.get(d.name, ())
-    if not names:
-        return d.name
-    return f"{d.name} (" + ", ".join(f"{n} {v:g}" for n, v in zip(names, d.params, strict=False)) + ")"
-
-
-def _parameters_sheet(ws: Worksheet, results: Results, registry: Mapping) -> None:
+def _parameters_sheet(ws: Worksheet, results: Results) -> None:
     row = _header(ws, results, "Parameters used",
                   "Every input number with its uncertainty, unit, price year (money only) and source. "
                   "Money values are in their own price year here; the model converts them to the price "
                   "year above.")
-    rows = []
-    for p in registry.values():
-        rows.append([p.name, p.value, distribution_text(p), p.unit,
-                     str(p.price_year) if p.price_year else None, p.source, p.notes or None,
-                     Path(p.file).name if p.file else None])
+    table = results.parameters
+    rows = [] if table is None else [
+        [r.name, float(r.value), r.distribution, r.unit, r.price_year or None, r.source, r.notes or None,
+         r.file or None] for r in table.itertuples()]
     _table(ws, row, 1, f"Parameters ({len(rows)})",
            ["Name", "Value", "Distribution", "Unit", "Price year", "Source", "Notes", "File"], rows,
            [None, "General", None, None, None, None, None, None], autofilter=True)

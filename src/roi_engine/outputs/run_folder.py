@@ -1,0 +1,243 @@
+"""A run folder: the saved cube, its manifest, the tables and the reports, whole or clearly not.
+
+``run`` builds the folder under a hidden temporary name beside ``--out`` and moves it into place in one
+step, so a killed or failed run never leaves a folder that looks complete; the manifest
+(``run.json``) is written last, and ``report`` and ``sensitivity`` refuse a folder without one.
+
+Contents: ``results.nc`` (the labelled cube, netCDF), ``run.json`` (scenario and input hashes, seed,
+draws, sampling, package version, date, files), the tidy CSV tables, ``report.xlsx``, ``report.html`` and
+``charts/*.png``; sensitivity results add ``sensitivity_<method>.csv``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from roi_engine.atomic import atomic_write_text
+from roi_engine.errors import InputError
+from roi_engine.results.cube import CUBE_FILE, Results
+
+MANIFEST = "run.json"
+TABLE_FILES = ("summary.csv", "headline.csv", "by_sector.csv", "yearly.csv", "cumulative_net.csv",
+               "payback_by_year.csv", "outcomes.csv", "draws.csv", "run_info.txt")
+REPORT_FILES = ("cost_sharing.csv", "cumulative_net_by_sector.csv", "report.xlsx", "report.html")
+RESULT_FILES = (CUBE_FILE, MANIFEST, *TABLE_FILES, *REPORT_FILES, "charts")
+
+
+# --- the manifest --------------------------------------------------------------------------------
+
+
+def file_hash(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_files(scenario) -> list[Path]:
+    """Every file a scenario's numbers come from: the scenario, its parameter tables, its programmes."""
+    files = {Path(scenario.path).resolve()}
+    files |= {Path(p.file).resolve() for p in scenario.registry.values() if p.file}
+    files |= {Path(p).resolve() for p in scenario.library.paths.values()}
+    return sorted(files)
+
+
+def identity(scenario) -> dict:
+    """What makes two runs the same run: input hashes, seed, draws, sampling."""
+    spec = scenario.spec
+    inputs = input_files(scenario)
+    return {
+        "scenario_sha256": file_hash(scenario.path),
+        "inputs_sha256": hashlib.sha256("".join(file_hash(p) for p in inputs).encode()).hexdigest(),
+        "seed": spec.seed, "draws": spec.draws, "sampling": spec.sampling, "horizon": spec.horizon,
+        "perspective": spec.perspective,
+    }
+
+
+def manifest(scenario, files: list[str]) -> dict:
+    from importlib.metadata import version
+
+    return {
+        "scenario": str(Path(scenario.path).resolve()), "scenario_name": scenario.spec.name,
+        **identity(scenario),
+        "inputs": [str(p) for p in input_files(scenario)],
+        "package_version": version("roi-engine"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "files": sorted(files),
+    }
+
+
+def read_manifest(folder: Path) -> dict:
+    """The manifest of a complete run folder, or one clear error."""
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        raise InputError("no such run folder", file=folder, hint="give the --out folder of a 'run'")
+    if not path.is_file() or not (folder / CUBE_FILE).is_file():
+        raise InputError("not a complete run folder (no run.json or results.nc)", file=folder,
+                         hint="run 'roi-engine run SCENARIO --out FOLDER' again; an interrupted run "
+                              "leaves no manifest")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError("the run manifest cannot be read", file=path,
+                         hint="run the scenario again into a new folder") from None
+
+
+def check_same_run(folder: Path, scenario) -> dict:
+    """Refuse unless ``folder`` holds a run of ``scenario`` with the same inputs, seed and draws."""
+    saved = read_manifest(folder)
+    mine = identity(scenario)
+    different = [k for k in ("scenario_sha256", "inputs_sha256", "seed", "draws", "sampling", "horizon",
+                             "perspective") if saved.get(k) != mine[k]]
+    if different:
+        raise InputError(f"this folder holds another run ({', '.join(different)} differ)", file=folder,
+                         hint="give --out a new folder, or the same --draws and --seed as that run")
+    return saved
+
+
+# --- where outputs may go ------------------------------------------------------------------------
+
+
+def check_output_folder(out_dir: Path, scenario, overwrite: bool) -> None:
+    """``out_dir`` may not be, contain or lie inside an input folder; another run needs --overwrite."""
+    out = out_dir.resolve()
+    folders = {p.parent for p in input_files(scenario) if p != Path(scenario.path).resolve()}
+    for inputs in sorted(folders):
+        if out == inputs or inputs.is_relative_to(out) or out.is_relative_to(inputs):
+            raise InputError(f"the output folder overlaps the input folder {inputs}", file=out_dir,
+                             hint="choose an --out folder outside the parameter and programme folders")
+    scenario_file = Path(scenario.path).resolve()
+    if out == scenario_file or scenario_file.is_relative_to(out):
+        raise InputError("the output folder holds the scenario file", file=out_dir,
+                         hint="choose another --out folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("the output path is a file, not a folder", file=out_dir,
+                         hint="choose another --out folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        ours = [name for name in RESULT_FILES if (out_dir / name).exists()]
+        what = "another run's outputs" if ours else "other files"
+        raise InputError(f"the output folder already holds {what}", file=out_dir,
+                         hint="give --overwrite to replace it, or choose another --out folder")
+    if out_dir.is_dir() and overwrite and any(out_dir.iterdir()):
+        strangers = [p.name for p in out_dir.iterdir()
+                     if p.name not in RESULT_FILES and not p.name.startswith("sensitivity_")]
+        if strangers:
+            raise InputError(f"the output folder holds files that are not run outputs ({strangers[0]})",
+                             file=out_dir, hint="choose another --out folder; --overwrite replaces only "
+                                                "a run folder")
+
+
+@contextmanager
+def staged_folder(out_dir: Path):
+    """A hidden temporary folder beside ``out_dir``, moved into its place when the block ends well.
+
+    On an error (or a kill) the temporary folder is removed (or left hidden) and ``out_dir`` is as
+    it was: the old run whole, or nothing.
+    """
+    parent = out_dir.absolute().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
+            os.replace(out_dir, old / "run")
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def write_tables(directory: Path, results: Results) -> list[Path]:
+    """The tidy CSV tables and ``run_info.txt``; every table states its basis in its columns."""
+    tables = {
+        "summary.csv": results.tidy(),
+        "headline.csv": results.headline().reset_index(),
+        "by_sector.csv": pd.concat({e: results.by_sector(e) for e in results.entities},
+                                   names=["entity"]).reset_index(),
+        "yearly.csv": results.yearly(),
+        "cumulative_net.csv": pd.concat([results.summary.cumulative_net_band(a, b)
+                                         for a in ("all", "public") for b in ("perspective", "cash")]),
+        "payback_by_year.csv": results.payback_by_year(),
+        "outcomes.csv": results.outcomes(),
+        "draws.csv": results.draws(),
+    }
+    written = [atomic_write_text(directory / name, frame.to_csv(index=False))
+               for name, frame in tables.items()]
+    written.append(atomic_write_text(directory / "run_info.txt", "\n".join(results.info.lines()) + "\n"))
+    return written
+
+
+def write_reports(directory: Path, results: Results, sensitivity=()) -> list[Path]:
+    """Cost-sharing tables, the results workbook, the HTML report and its charts, from ``results``."""
+    from roi_engine.analyses.sharing import cost_sharing, cumulative_net_by_sector
+    from roi_engine.outputs.report import write_report
+    from roi_engine.outputs.workbook import WORKBOOK_FILE, write_results_workbook
+
+    sharing = cost_sharing(results, results.sharing_rule)
+    written = [
+        atomic_write_text(directory / "cost_sharing.csv", sharing.table.reset_index().to_csv(index=False)),
+        atomic_write_text(directory / "cumulative_net_by_sector.csv",
+                          cumulative_net_by_sector(results).to_csv()),
+        write_results_workbook(directory / WORKBOOK_FILE, results, sharing, sensitivity=sensitivity),
+    ]
+    html_path, charts = write_report(directory, results, sharing, sensitivity=sensitivity)
+    return [*written, html_path, *charts]
+
+
+def write_run(out_dir: Path, scenario, results: Results, *, overwrite: bool = False,
+              step=lambda name: None) -> list[Path]:
+    """Write a whole run folder (cube, tables, reports, manifest last) and move it into place."""
+    check_output_folder(out_dir, scenario, overwrite)
+    try:
+        with staged_folder(out_dir) as tmp:
+            written = [results.save(tmp)]
+            step("tables")
+            written += write_tables(tmp, results)
+            step("reports")
+            written += write_reports(tmp, results)
+            names = [str(p.relative_to(tmp)) for p in written]
+            written.append(atomic_write_text(tmp / MANIFEST, json.dumps(manifest(scenario, names), indent=2)
+                                             + "\n"))
+            names.append(MANIFEST)
+    except OSError as exc:
+        raise InputError(f"cannot write results ({exc.strerror})", file=out_dir) from None
+    return [out_dir / name for name in names]
+
+
+def rerender(folder: Path) -> list[Path]:
+    """Re-render the reports of a saved run from its cube (no model run); returns what was written."""
+    from roi_engine.outputs.sensitivity_sections import collect_sections
+
+    read_manifest(folder)
+    try:
+        results = Results.load(folder)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"the saved results cannot be read ({exc})", file=folder / CUBE_FILE,
+                         hint="run the scenario again") from None
+    try:
+        return write_reports(folder, results, collect_sections(folder))
+    except OSError as exc:
+        raise InputError(f"cannot write the reports ({exc.strerror})", file=folder) from None
+
+
+__all__ = ["write_run", "rerender", "check_same_run", "read_manifest", "check_output_folder", "identity",
+           "MANIFEST", "RESULT_FILES"]
