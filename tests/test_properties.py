@@ -50,7 +50,8 @@ def metrics(model: Model, x: np.ndarray) -> dict[str, np.ndarray]:
     """Per-draw total metrics for draws ``x`` (through Results, as a run computes them)."""
     summary = model.evaluate(x)
     per_draw = {field: getattr(summary, field) for field in PER_DRAW_FIELDS}
-    results = Results.from_arrays(model, per_draw, None, model.evaluate(model.base_case()))
+    sums = {f: getattr(summary, f) for f in ("flows_sum", "discounted_sum", "avoided_sum", "participants_sum")}
+    results = Results.from_arrays(model, per_draw, sums, model.evaluate(model.base_case()))
     return results.total_metrics()
 
 
@@ -207,13 +208,15 @@ def test_sectors_sum_to_totals_and_interventions_to_portfolio(two_programmes, se
     # the tables agree with the per-draw arrays (means are linear)
     table = results.by_sector("portfolio")
     head = results.headline()
-    close(table["pv_costs"].sum(), head.loc["portfolio", "pv_costs_mean"], rtol=1e-10)
-    close(table["pv_benefits"].sum(), head.loc["portfolio", "pv_benefits_mean"], rtol=1e-10)
+    sectors = table.loc[list(results.sectors)]
+    close(sectors["pv_costs_mean"].sum(), head.loc["portfolio", "pv_costs_mean"], rtol=1e-10)
+    close(sectors["pv_benefits_mean"].sum(), head.loc["portfolio", "pv_benefits_mean"], rtol=1e-10)
+    close(table.loc["all", "pv_costs_mean"], head.loc["portfolio", "pv_costs_mean"], rtol=1e-10)
     tidy = results.tidy()
     means = tidy[(tidy.statistic == "mean") & (tidy.metric == "pv_costs")]
     for entity in results.entities:
         rows = means[means.entity == entity]
-        close(rows[rows.sector != "all"].value.sum(), rows[rows.sector == "all"].value.item(),
+        close(rows[rows.sector.isin(results.sectors)].value.sum(), rows[rows.sector == "all"].value.item(),
               rtol=1e-10)
 
 
@@ -286,7 +289,7 @@ def test_zero_effect_gives_zero_benefit(toy_scenario, chunk_index, draws):
     assert np.all(without.avoided_total == 0.0)
     assert np.array_equal(without.participants_total, with_effect.participants_total)
     # nothing gained and something paid: never pays back
-    assert np.all(np.isnan(without.payback[:, :, -1]))
+    assert np.all(np.isinf(without.payback[:, :, -1, :]))
     m = metrics(model, no_effect)
     assert np.all(m["benefit_per_pound"] == 0.0)
     assert np.all(m["npv"] < 0)
@@ -412,9 +415,8 @@ def test_scaling_population_leaves_benefit_per_pound_unchanged(per_participant_o
 
 def assert_same_results(a: Results, b: Results) -> None:
     assert np.array_equal(a.pv, b.pv)
-    assert np.array_equal(a.payback, b.payback, equal_nan=True)
-    assert np.array_equal(a.cumulative_net, b.cumulative_net)
-    assert np.array_equal(a.avoided_total, b.avoided_total)
+    for name in ("payback", "cumulative_net", "avoided", "participant_years"):
+        assert np.array_equal(a.cube[name].values, b.cube[name].values, equal_nan=True), name
     pd.testing.assert_frame_equal(a.tidy(), b.tidy(), check_exact=True)
     pd.testing.assert_frame_equal(a.yearly(), b.yearly(), check_exact=True)
 
@@ -456,31 +458,38 @@ def test_sample_is_a_function_of_seed_and_chunk_only(toy_scenario):
 # ------------------------------------------------------------------------------------------------
 
 
+def _payback(cumulative, invested=True):
+    cumulative = np.asarray(cumulative, dtype=float)
+    net = np.diff(cumulative, axis=-1, prepend=0.0)
+    return payback_year(cumulative, net, np.asarray(invested))
+
+
 @pytest.mark.parametrize("cumulative, expected", [
     ([-10.0, -4.0, 0.0, 5.0], 2.0),       # exactly zero counts as paid back
     ([-10.0, -4.0, -0.5, 5.0], 3.0),
-    ([-10.0, -4.0, -1.0], np.nan),        # never within the horizon
-    ([3.0, -1.0, 2.0], 0.0),              # first year at or above zero, even if it dips later
-    ([-1.0, 1.0, -1.0, -2.0], 1.0),
-    ([-1.0], np.nan),
-    ([0.0], 0.0),
+    ([-10.0, -4.0, -1.0], np.inf),        # never within the horizon: censored, after the last year
+    ([3.0, -1.0, 2.0], 2.0),              # dips below zero again: paid back only once it stays >= 0
+    ([-1.0, 1.0, -1.0, -2.0], np.inf),    # ends below zero: not paid back
+    ([-1.0], np.inf),
+    ([0.0, 0.0, -5.0, 1.0], 3.0),         # nothing spent or gained in years 0-1: they do not count
+    ([0.0, 0.0, 5.0], 2.0),
 ])
 def test_payback_year_hand_built(cumulative, expected):
-    out = payback_year(np.array([cumulative]), np.array([True]))
+    out = _payback(np.array([cumulative]), np.array([True]))
     assert out.shape == (1,)
     np.testing.assert_equal(out, [expected])
 
 
 def test_payback_year_single_series():
     """Shape ``(..., n_years)`` with no leading axes: one series gives one (0-d) year."""
-    out = payback_year(np.array([-10.0, -4.0, 0.0, 5.0]), np.array(True))
+    out = _payback(np.array([-10.0, -4.0, 0.0, 5.0]))
     assert np.ndim(out) == 0
     assert out == 2.0
-    assert np.isnan(payback_year(np.array([-1.0, -1.0]), np.array(True)))
+    assert np.isinf(_payback(np.array([-1.0, -1.0])))
 
 
 def test_payback_year_not_invested_is_nan():
-    out = payback_year(np.array([[-1.0, 2.0], [1.0, 2.0]]), np.array([False, True]))
+    out = _payback(np.array([[-1.0, 2.0], [1.0, 2.0]]), np.array([False, True]))
     np.testing.assert_equal(out, [np.nan, 0.0])
 
 
@@ -490,16 +499,19 @@ def test_payback_year_batch():
         [[0.0, 1.0, 2.0], [-1.0, -1.0, 0.0]],
     ])  # (2, 2, 3)
     invested = np.array([[True, True], [False, True]])
-    np.testing.assert_equal(payback_year(cumulative, invested), [[2.0, np.nan], [np.nan, 2.0]])
+    np.testing.assert_equal(_payback(cumulative, invested), [[2.0, np.inf], [np.nan, 2.0]])
 
 
 def reference_payback(net: np.ndarray) -> float:
-    total = 0.0
-    for year, x in enumerate(net):
-        total += x
-        if total >= 0:
+    """The definition, by hand: first year from which the running total stays >= 0, after the first
+    year with any flow; inf if the total ends below zero."""
+    cumulative = np.cumsum(net)
+    started = False
+    for year in range(len(net)):
+        started = started or net[year] != 0
+        if started and all(c >= 0 for c in cumulative[year:]):
             return float(year)
-    return np.nan
+    return np.inf
 
 
 @FAST
@@ -507,7 +519,7 @@ def reference_payback(net: np.ndarray) -> float:
                      min_size=1, max_size=8).filter(lambda rows: len({len(r) for r in rows}) == 1))
 def test_payback_year_matches_a_loop(data):
     net = np.array(data, dtype=float)
-    out = payback_year(np.cumsum(net, axis=1), np.ones(len(net), dtype=bool))
+    out = payback_year(np.cumsum(net, axis=1), net, np.ones(len(net), dtype=bool))
     np.testing.assert_equal(out, [reference_payback(row) for row in net])
 
 
@@ -527,7 +539,7 @@ def test_model_payback_matches_the_discounted_flows(toy_scenario, chunk_index, d
         if np.any(np.abs(cumulative) < 1e-9 * np.abs(cost[d]).sum()):
             continue  # a cumulative within rounding of zero: the year is ambiguous
         expected = reference_payback(benefit[d] - cost[d])
-        np.testing.assert_equal(summary.payback[d, 0, -1], expected)
-        np.testing.assert_equal(summary.payback[d, 1, -1], expected)  # portfolio of one
-        close(summary.cumulative_net[d, 0], np.cumsum(benefit[d] - cost[d]),
+        np.testing.assert_equal(summary.payback[d, 0, -1, 0], expected)
+        np.testing.assert_equal(summary.payback[d, 1, -1, 0], expected)  # portfolio of one
+        close(summary.cumulative_net[d, 0, 1, 0], np.cumsum(benefit[d] - cost[d]),
               atol=scale_atol(benefit[d], cost[d]))

@@ -112,15 +112,17 @@ def check_same_run(folder: Path, scenario) -> dict:
 def check_output_folder(out_dir: Path, scenario, overwrite: bool) -> None:
     """``out_dir`` may not be, contain or lie inside an input folder; another run needs --overwrite."""
     out = out_dir.resolve()
-    folders = {p.parent for p in input_files(scenario) if p != Path(scenario.path).resolve()}
-    for inputs in sorted(folders):
-        if out == inputs or inputs.is_relative_to(out) or out.is_relative_to(inputs):
-            raise InputError(f"the output folder overlaps the input folder {inputs}", file=out_dir,
-                             hint="choose an --out folder outside the parameter and programme folders")
+    files = input_files(scenario)
+    for path in files:  # replacing the folder would delete an input
+        if path.is_relative_to(out):
+            raise InputError(f"the output folder holds an input file ({path.name})", file=out_dir,
+                             hint="choose an --out folder that holds none of the run's inputs")
     scenario_file = Path(scenario.path).resolve()
-    if out == scenario_file or scenario_file.is_relative_to(out):
-        raise InputError("the output folder holds the scenario file", file=out_dir,
-                         hint="choose another --out folder")
+    folders = {p.parent for p in files if p != scenario_file and p.suffix.lower() in (".csv", ".toml")}
+    for inputs in sorted(folders):  # parameters/ and interventions/ hold inputs only
+        if out.is_relative_to(inputs):
+            raise InputError(f"the output folder lies inside the input folder {inputs}", file=out_dir,
+                             hint="choose an --out folder outside the parameter and programme folders")
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("the output path is a file, not a folder", file=out_dir,
                          hint="choose another --out folder")

@@ -30,10 +30,8 @@ import xarray as xr
 
 from roi_engine.inputs.accounting import KINDS, PERSPECTIVES, perspective_weights
 from roi_engine.model.evaluation import AGGREGATES, BASES, YEAR_DETAIL_DRAWS, simulate
+from roi_engine.results.labels import ALL_SECTORS, PORTFOLIO, PUBLIC
 
-PORTFOLIO = "portfolio"
-ALL_SECTORS = "all"
-PUBLIC = "public"
 CUBE_FILE = "results.nc"
 
 
@@ -89,7 +87,7 @@ def build_cube(model, per_draw: dict, sums: dict, base) -> xr.Dataset:
     entities = [*interventions, PORTFOLIO]
     sectors = list(scenario.sectors.names)
     groups = [*sectors, *AGGREGATES]
-    n = spec.draws
+    n = per_draw["pv"].shape[0]
 
     def with_portfolio(x, axis=1):
         return np.concatenate([x, x.sum(axis=axis, keepdims=True)], axis=axis)
@@ -242,6 +240,29 @@ class Results:
     def to_dataset(self) -> xr.Dataset:
         """The labelled cube (``xarray.Dataset``)."""
         return self.cube
+
+    # --- arrays, for code that wants NumPy (labels above say what each axis is) ---------------
+
+    @property
+    def pv(self) -> np.ndarray:
+        """Present values of the interventions, shape ``(draw, intervention, sector, kind)``. [GBP]"""
+        return self.cube["pv"].values[:, :-1]
+
+    def sector_metrics(self, base: bool = False) -> dict[str, np.ndarray]:
+        """Per-draw metrics by entity and sector (no aggregates): ``{name: (n, E, S)}``."""
+        m = self.summary.base_metrics if base else self.summary.draw_metrics
+        m = m.sel(group=list(self.sectors))
+        out = {name: np.asarray(m[name].values) for name in m.data_vars}
+        return {k: (v[None] if base else v) for k, v in out.items()}
+
+    def total_metrics(self, base: bool = False) -> dict[str, np.ndarray]:
+        """Per-draw metrics by entity, all sectors together: ``{name: (n, E)}`` (n = 1 for base)."""
+        m = (self.summary.base_metrics if base else self.summary.draw_metrics).sel(group=ALL_SECTORS)
+        out = {name: np.asarray(m[name].values) for name in m.data_vars}
+        years = (self.cube["participant_years_base"] if base else self.cube["participant_years"]).values
+        years = np.atleast_2d(years)
+        out["participants"] = np.concatenate([years, years.sum(axis=1, keepdims=True)], axis=1)
+        return {k: (v[None] if base and v.ndim == 1 else v) for k, v in out.items()}
 
     # --- saving --------------------------------------------------------------------------------
 
