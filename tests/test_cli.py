@@ -12,9 +12,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import TOY_SCENARIO, replace_in_file
 
-from roi_engine.cli import RESULT_FILES, main
+from roi_engine.cli import main
 
 RUN_ARGS = ["--draws", "500", "--seed", "3"]
+RESULT_FILES = ("results.nc", "run.json", "summary.csv", "headline.csv", "by_sector.csv", "yearly.csv",
+                "cumulative_net.csv", "payback_by_year.csv", "outcomes.csv", "draws.csv", "run_info.txt",
+                "cost_sharing.csv", "cumulative_net_by_sector.csv", "report.xlsx", "report.html",
+                "charts/who_pays_who_gains.png", "charts/cumulative_net_cash_flow.png",
+                "charts/benefit_per_pound_distribution.png")
 
 
 def invoke(*args: str):
@@ -207,7 +212,7 @@ def test_refuses_to_overwrite_a_parameter_table(toy_copy):
     before = (params / "summary.csv").read_bytes()
     listing = sorted(p.name for p in params.iterdir())
     result = invoke("run", toy_copy / "scenarios" / "toy.toml", *RUN_ARGS, "--out", params)
-    assert_one_line_error(result, "summary.csv", "refusing to write results over an input file")
+    assert_one_line_error(result, "summary.csv", "the output folder holds an input file")
     assert (params / "summary.csv").read_bytes() == before
     assert sorted(p.name for p in params.iterdir()) == listing
 
@@ -218,18 +223,26 @@ def test_refuses_to_overwrite_the_scenario_file_via_a_roundabout_path(toy_copy):
     before = (scenarios / "run_info.txt").read_bytes()
     out = toy_copy / "interventions" / ".." / "scenarios"
     result = invoke("run", scenarios / "run_info.txt", *RUN_ARGS, "--out", out)
-    assert_one_line_error(result, "run_info.txt", "refusing")
+    assert_one_line_error(result, "run_info.txt", "the output folder holds an input file")
     assert (scenarios / "run_info.txt").read_bytes() == before
     assert sorted(p.name for p in scenarios.iterdir()) == ["run_info.txt"]
 
 
-def test_writing_beside_the_inputs_is_allowed_when_nothing_is_overwritten(toy_copy):
+def test_an_output_folder_holding_an_input_is_refused(toy_copy):
+    """A run folder is replaced whole, so --out may not hold an input (here: the scenario itself)."""
     scenarios = toy_copy / "scenarios"
     before = (scenarios / "toy.toml").read_bytes()
     result = invoke("run", scenarios / "toy.toml", *RUN_ARGS, "--out", scenarios)
-    assert result.exit_code == 0, result.stderr
+    assert_one_line_error(result, "toy.toml", "the output folder holds an input file")
     assert (scenarios / "toy.toml").read_bytes() == before
-    assert (scenarios / "summary.csv").exists()
+    assert sorted(p.name for p in scenarios.iterdir()) == ["toy.toml"]
+
+
+def test_an_output_folder_inside_the_parameter_folder_is_refused(toy_copy):
+    result = invoke("run", toy_copy / "scenarios" / "toy.toml", *RUN_ARGS, "--out",
+                    toy_copy / "parameters" / "out")
+    assert_one_line_error(result, "lies inside the input folder")
+    assert not (toy_copy / "parameters" / "out").exists()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -50,7 +50,8 @@ def metrics(model: Model, x: np.ndarray) -> dict[str, np.ndarray]:
     """Per-draw total metrics for draws ``x`` (through Results, as a run computes them)."""
     summary = model.evaluate(x)
     per_draw = {field: getattr(summary, field) for field in PER_DRAW_FIELDS}
-    sums = {f: getattr(summary, f) for f in ("flows_sum", "discounted_sum", "avoided_sum", "participants_sum")}
+    names = ("flows_sum", "discounted_sum", "avoided_sum", "participants_sum")
+    sums = {f: getattr(summary, f) for f in names}
     results = Results.from_arrays(model, per_draw, sums, model.evaluate(model.base_case()))
     return results.total_metrics()
 

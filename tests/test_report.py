@@ -23,6 +23,7 @@ import pytest
 from conftest import TOY_SCENARIO
 
 from roi_engine.analyses.sharing import cost_sharing
+from roi_engine.atomic import file_mode
 from roi_engine.inputs.scenario import load_scenario
 from roi_engine.outputs.formatting import ratio
 from roi_engine.outputs.report import (
@@ -30,15 +31,11 @@ from roi_engine.outputs.report import (
     CHART_IDS,
     REPORT_FILE,
     chance,
-    file_mode,
     headline_sentences,
-    intervention_names,
     money_short,
-    public_purse_return,
     write_report,
     year_text,
 )
-from roi_engine.outputs.workbook import parameters_used
 from roi_engine.results import run
 from roi_engine.results.cube import PORTFOLIO
 
@@ -63,8 +60,7 @@ def toy():
 def report(toy, tmp_path_factory):
     scenario, results, sharing = toy
     out = tmp_path_factory.mktemp("report") / "out"
-    html_path, pngs = write_report(out, results, sharing, parameters_used(scenario),
-                                   intervention_names=intervention_names(scenario))
+    html_path, pngs = write_report(out, results, sharing)
     return out, html_path, pngs, html_path.read_text(encoding="utf-8")
 
 
@@ -171,15 +167,18 @@ def test_headlines_say_what_every_pound_returns_and_how_sure_that_is(report, toy
     words = text_of(parse(text))
     row = results.headline().loc[PORTFOLIO]
     society = (f"Every £1 invested returns {ratio(row['benefit_per_pound_base'])} to society over 6 years "
-               f"(90% interval {ratio(row['benefit_per_pound_p05'])} to "
+               f"(base case; 90% interval over draws {ratio(row['benefit_per_pound_p05'])} to "
                f"{ratio(row['benefit_per_pound_p95'])}); the chance it returns more than £1 is "
                f"{chance(row['p_benefit_per_pound_gt_1'])}.")
     assert society in words
-    assert re.search(r"Every £1 invested returns £\d+\.\d\d to society over 6 years \(90% interval "
-                     r"£\d+\.\d\d to £\d+\.\d\d\); the chance it returns more than £1 is \d+%\.", words)
-    purse = public_purse_return(results)
-    assert f"every £1 of public money returns {ratio(purse['base'])}" in words
-    assert list(headline_sentences(results)) == [society, headline_sentences(results)[1]]
+    assert re.search(r"Every £1 invested returns £\d+\.\d\d to society over 6 years \(base case; 90% "
+                     r"interval over draws £\d+\.\d\d to £\d+\.\d\d\); the chance it returns more than "
+                     r"£1 is \d+%\.", words)
+    purse = results.summary.value("benefit_per_pound_cash", "base_case", PORTFOLIO, "public")
+    assert f"every £1 of public money returns {ratio(purse)}" in words
+    sentences = headline_sentences(results)
+    assert sentences[0] == society
+    assert "cash returned to public budgets" in sentences[2] and sentences[2] in words
     # price year, currency and discounting are on the page
     for fragment in ("2023/24 prices", "GBP", "3.5%", "Green Book", "societal", "400 Monte Carlo draws",
                      "Birmingham (E08000025)", "year 0 = first year of delivery"):
@@ -192,12 +191,14 @@ def test_public_purse_return_by_hand(toy):
     public = [sectors.index(s) for s in ("nhs", "social_care", "local_authority", "education",
                                          "criminal_justice", "central_government")]
     pv = results.pv.sum(axis=1)  # portfolio: (n, S, K), kinds cost, fiscal, economic, social
-    per_pound = pv[:, public, 1].sum(axis=1) / pv[:, public, 0].sum(axis=1)
-    purse = public_purse_return(results)
-    assert np.isclose(purse["mean"], per_pound.mean())
-    assert np.isclose(purse["p_gt_1"], np.mean(per_pound > 1))
-    base = results.base.pv.sum(axis=1)[0]
-    assert np.isclose(purse["base"], base[public, 1].sum() / base[public, 0].sum())
+    per_pound = pv[:, public, 1:3].sum(axis=(1, 2)) / pv[:, public, 0].sum(axis=1)
+    s = results.summary
+    assert np.isclose(s.value("benefit_per_pound_cash", "mean", PORTFOLIO, "public"), per_pound.mean())
+    assert np.isclose(s.value("p_benefit_per_pound_cash_gt_1", "", PORTFOLIO, "public"),
+                      np.mean(per_pound > 1))
+    base = results.cube["pv_base"].sel(entity=PORTFOLIO).values
+    assert np.isclose(s.value("benefit_per_pound_cash", "base_case", PORTFOLIO, "public"),
+                      base[public, 1:3].sum() / base[public, 0].sum())
 
 
 def test_cards_cost_sharing_table_how_to_read_and_attribution(report, toy):
@@ -234,7 +235,8 @@ def test_plain_english_helpers():
     assert chance(1.0) == "over 99%" and chance(0.0) == "under 1%" and chance(0.953) == "95%"
     assert year_text(0.0, 6) == "year 0 (the 1st year)"
     assert year_text(2.0, 6) == "year 2 (the 3rd year)"
-    assert year_text(float("nan"), 6) == "not within 6 years"
+    assert year_text(float("inf"), 6) == "not within 6 years"
+    assert year_text(float("nan"), 6) == "n/a (pays nothing)"
 
 
 # --- the browser -------------------------------------------------------------------------------------

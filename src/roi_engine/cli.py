@@ -78,7 +78,8 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
     check_output_folder(out_dir, loaded, overwrite)
     total = loaded.spec.draws
     extra = max(total // 5, 1)  # tables and reports, each about a fifth of the model's time
-    with tqdm(total=total + 2 * extra, unit="draw", disable=quiet, file=sys.stderr, leave=False,
+    show = not quiet and sys.stderr.isatty()
+    with tqdm(total=total + 2 * extra, unit="draw", disable=not show, file=sys.stderr, leave=False,
               bar_format="{l_bar}{bar}| {percentage:3.0f}% {elapsed}<{remaining}") as bar:
         results = run_model(loaded, progress=bar.update)
         written = write_run(out_dir, loaded, results, overwrite=overwrite,

@@ -249,7 +249,8 @@ def cost_sharing(results: Results, rule: SharingRule | str = "as_modelled", enti
         - as modelled: ``cost_modelled``, ``benefit_cash`` (fiscal + economic), ``benefit_non_cash``
           (social), ``net_modelled_mean/_p05/_p95`` (all counted benefits minus cost),
           ``benefit_per_pound_modelled`` (£ of benefit per £1 of modelled cost, ratio of means, NaN
-          where no cost), ``p_net_modelled_gt_0``, ``payback_year_cash_median`` (cash basis; inf when the median draw
+          where no cost), ``p_net_modelled_gt_0``, ``payback_year_cash_median`` (cash basis; inf when the
+          median draw
           never pays back within the horizon, or nothing is paid), ``p_payback_within_horizon``
           (among draws where the sector pays; NaN if it never does);
         - under the rule: ``contribution_mean/_p05/_p95``, ``contribution_share`` (of the mean total

@@ -74,7 +74,9 @@ def chance(p: float) -> str:
 
 def year_text(year: float, horizon: int) -> str:
     """``year 2 (the 3rd year)`` or ``not within 10 years``."""
-    if year is None or not math.isfinite(year):
+    if year is None or math.isnan(year):
+        return "n/a (pays nothing)"
+    if math.isinf(year):
         return f"not within {horizon} years"
     y = int(round(year))
     return f"year {y} (the {_ordinal(y + 1)} year)"
@@ -154,7 +156,8 @@ def who_pays_chart(results: Results, entity: str = PORTFOLIO) -> Chart:
     ax.set_yticks(y, names)
     _money_axis(ax, np.concatenate([cost, cash + non_cash]))
     ax.set_xlabel(f"Present value ({info.currency}, {info.price_year} prices, discounted), mean over draws")
-    ax.set_title(f"Who pays and who gains: {_entity_title(results, entity)}, {info.horizon} years", fontsize=12)
+    ax.set_title(f"Who pays and who gains: {_entity_title(results, entity)}, {info.horizon} years",
+                 fontsize=12)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     ax.legend(loc="lower right", fontsize=8, frameon=True)
@@ -221,7 +224,8 @@ def cumulative_chart(results: Results, entity: str = PORTFOLIO) -> Chart:
     last = band.iloc[-1]
     when = (f"the base case pays back in year {payback:.0f}" if math.isfinite(payback)
             else f"the base case does not pay back within {info.horizon} years")
-    alt = (f"Line chart of cumulative discounted net benefit by year for {_entity_title(results, entity)}, with a "
+    alt = (f"Line chart of cumulative discounted net benefit by year for {_entity_title(results, entity)}, "
+           "with a "
            f"shaded 90% band; {when}. By year {int(last['year'])} the mean is {money_short(last['mean'])} "
            f"(90% band {money_short(last['p05'])} to {money_short(last['p95'])})"
            + (f"; counting cash-releasing benefits only it is {money_short(cash[-1])}." if counts_non_cash
@@ -280,7 +284,8 @@ def distribution_chart(results: Results, entity: str = PORTFOLIO) -> Chart:
     ax.set_axisbelow(True)
     fig.tight_layout()
     alt = (f"Histogram of the benefit per £1 invested over {info.draws:,} simulated draws for "
-           f"{_entity_title(results, entity)}: base case {ratio(row['benefit_per_pound_base'])}, 90% interval "
+           f"{_entity_title(results, entity)}: base case {ratio(row['benefit_per_pound_base'])}, "
+           "90% interval "
            f"{ratio(row['benefit_per_pound_p05'])} to {ratio(row['benefit_per_pound_p95'])}; a vertical line "
            f"marks £1; {chance(p)} of draws lie above it.")
     caption = ("Each bar counts the simulated futures (draws) with that benefit per £1; bars below £1 "

@@ -80,13 +80,15 @@ def headline_sentences(results: Results, entity: str = PORTFOLIO) -> tuple[str, 
                  f"{chance(row['p_benefit_per_pound_gt_1'])}.")
     public = results.by_sector(entity).loc[PUBLIC]
     if not public["pv_costs_base"] > 0:
-        second = (f"Public bodies pay nothing here; they get back {money_short(public['pv_benefits_cash_base'])} "
+        cash_back = money_short(public["pv_benefits_cash_base"])
+        second = (f"Public bodies pay nothing here; they get back {cash_back} "
                   "in cash-releasing savings (base case).")
     else:
         s = results.summary
         second = (f"Counting only cash that comes back to public budgets, every £1 of public money returns "
                   f"{ratio(s.value('benefit_per_pound_cash', 'base_case', entity, PUBLIC))} "
-                  f"(base case; 90% interval {ratio(s.value('benefit_per_pound_cash', 'p05', entity, PUBLIC))} "
+                  "(base case; 90% interval "
+                  f"{ratio(s.value('benefit_per_pound_cash', 'p05', entity, PUBLIC))} "
                   f"to {ratio(s.value('benefit_per_pound_cash', 'p95', entity, PUBLIC))}); the chance "
                   "the public purse gets back more cash than it puts in is "
                   f"{chance(s.value('p_benefit_per_pound_cash_gt_1', '', entity, PUBLIC))}.")
@@ -107,7 +109,8 @@ def key_figures(results: Results) -> list[dict[str, str]]:
         return "n/a" if math.isnan(year) else ("not within " + f"{info.horizon} years"
                                                if math.isinf(year) else f"year {year:.0f}")
 
-    counted = "counting health and wellbeing" if info.perspective == "societal" else f"{info.perspective} perspective"
+    counted = ("counting health and wellbeing" if info.perspective == "societal"
+               else f"{info.perspective} perspective")
     return [
         {"key": "cost", "value": money_short(row["pv_costs_base"]),
          "label": "total cost (present value, base case)"},
@@ -337,7 +340,8 @@ def render_html(results: Results, sharing, charts: list[Chart], *, sensitivity=(
     return env.get_template("report.html.j2").render(context)
 
 
-def write_report(out_dir: str | Path, results: Results, sharing, *, sensitivity=()) -> tuple[Path, list[Path]]:
+def write_report(out_dir: str | Path, results: Results, sharing, *,
+                 sensitivity=()) -> tuple[Path, list[Path]]:
     """Write ``report.html`` and ``charts/*.png`` into ``out_dir``; returns the HTML and the PNG paths."""
     out_dir = Path(out_dir)
     chart_dir = out_dir / CHART_DIR

@@ -145,7 +145,8 @@ class Summary:
         stats["p_npv_gt_0"] = (m["npv"] > 0).mean("draw")
         stats["p_npv_cash_gt_0"] = (m["npv_cash"] > 0).mean("draw")
         stats["p_benefit_per_pound_gt_1"] = (m["benefit_per_pound"].fillna(-np.inf) > 1).mean("draw")
-        stats["p_benefit_per_pound_cash_gt_1"] = (m["benefit_per_pound_cash"].fillna(-np.inf) > 1).mean("draw")
+        cash_ratio = m["benefit_per_pound_cash"].fillna(-np.inf)
+        stats["p_benefit_per_pound_cash_gt_1"] = (cash_ratio > 1).mean("draw")
         self.stats = xr.Dataset(stats).assign_coords(entity=list(results.entities),
                                                      group=list(results.groups))
         participants = cube["participant_years"]
