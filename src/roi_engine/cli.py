@@ -76,6 +76,7 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
     loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
     out_dir = out_dir or Path("results") / scenario.stem
     check_output_folder(out_dir, loaded, overwrite)
+    _refuse_what_would_not_fit(loaded)
     total = loaded.spec.draws
     extra = max(total // 5, 1)  # tables and reports, each about a fifth of the model's time
     show = not quiet and sys.stderr.isatty()
@@ -91,6 +92,19 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
                f"{', '.join(str(p.relative_to(out_dir)) for p in written)})")
     click.echo(f"Open {out_dir / 'report.html'} in a browser, or {out_dir / 'report.xlsx'} in Excel. "
                f"Re-render them later with: roi-engine report {out_dir}")
+
+
+def _refuse_what_would_not_fit(scenario) -> None:
+    """One clear refusal, before any work, for a run that would not fit in this machine's memory."""
+    from roi_engine.model.evaluation import Model
+    from roi_engine.results.cube import available_memory_bytes, estimated_peak_bytes
+
+    need = estimated_peak_bytes(Model(scenario), scenario.spec.draws)
+    have = available_memory_bytes()
+    if have is not None and need > 0.8 * have:
+        raise InputError(f"{scenario.spec.draws:,} draws would need about {need / 2**30:.1f} GiB of memory; "
+                         f"{have / 2**30:.1f} GiB is available", where="--draws",
+                         hint="use fewer draws (10,000 to 50,000 give stable means and intervals)")
 
 
 @main.command()

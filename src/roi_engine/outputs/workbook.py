@@ -527,5 +527,5 @@ def _show_axes(chart) -> None:
         axis.delete = False
 
 
-__all__ = ["write_results_workbook", "header_values", "read_header", "find_section", "SHEETS", "HEADER_FIELDS", "SUMMARY_COLUMNS", "SHARING_COLUMNS",
-           "WORKBOOK_FILE"]
+__all__ = ["write_results_workbook", "header_values", "read_header", "find_section", "SHEETS",
+           "HEADER_FIELDS", "SUMMARY_COLUMNS", "SHARING_COLUMNS", "WORKBOOK_FILE"]

@@ -306,6 +306,30 @@ _INFO_TYPES = {"scenario": str, "area_name": str, "area_code": str, "price_year"
                "sampling": str, "chunk_size": int, "year_detail_draws": int}
 
 
+def estimated_peak_bytes(model, draws: int) -> int:
+    """A run's peak memory, estimated from what it keeps per draw (the cube, its derived metrics and
+    the per-draw table) plus one chunk's working arrays. [bytes]"""
+    spec = model.scenario.spec
+    entities, sectors = len(model.plans) + 1, len(model.scenario.sectors)
+    groups = sectors + len(AGGREGATES)
+    per_draw = (entities * sectors * 4 + entities * groups * 2 + len(model.outcome_labels)
+                + len(model.plans)) * 8
+    derived = 14 * entities * groups * 8 + entities * 12 * 16  # metrics, draws.csv frame and text
+    chunk = min(spec.chunk_size, draws) * entities * groups * 2 * spec.horizon * 8 * 3
+    return int(draws * (per_draw + derived) * 1.5 + chunk + 200 * 2**20)
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the system can give this process now (Linux ``MemAvailable``), or None if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def run(scenario, *, progress=None) -> Results:
     """Run a scenario's Monte Carlo in chunks and return its :class:`Results`.
 
