@@ -64,3 +64,22 @@ def test_with_settings_revalues_qalys_in_proportion():
     assert pv_low == pytest.approx(pv / 2, rel=1e-12)
     assert pv == pytest.approx(run(load_scenario(DEFAULT).with_settings(draws=1)).headline()
                                .loc["collaborative_care_ltc", "pv_benefits_base"], rel=1e-12)
+
+
+def test_text_form_matches_the_table_form_and_round_trips():
+    from roi_engine.inputs.valuation import qaly_value_text
+    as_text = _scenario(qaly_value="25,000 (2015/16)").registry["value_of_qaly"]
+    as_table = _scenario(qaly_value={"value": 25_000, "price_year": "2015/16"}).registry["value_of_qaly"]
+    assert (as_text.value, str(as_text.price_year)) == (as_table.value, str(as_table.price_year))
+    assert qaly_value_text({"value": 25_000, "price_year": "2015/16"}) == "25000 (2015/16)"
+    assert qaly_value_text("nice_20k") == "nice_20k" and qaly_value_text(None) is None
+
+
+def test_workbook_round_trip_keeps_the_chosen_value(tmp_path):
+    from roi_engine.inputs.excel import export_workbook, load_workbook_scenario
+    chosen = load_scenario(DEFAULT).with_settings(
+        draws=1, qaly_value={"value": 25_000, "price_year": "2015/16"})
+    path = export_workbook(tmp_path / "q.xlsx", ROOT / "parameters", chosen)
+    back = load_workbook_scenario(path, interventions_dir=ROOT / "interventions")
+    got, want = back.registry["value_of_qaly"], chosen.registry["value_of_qaly"]
+    assert (got.value, str(got.price_year)) == (want.value, str(want.price_year)) == (25_000, "2015/16")

@@ -13,6 +13,7 @@ setting                 £ per QALY   price year and basis
                                      the NHS opportunity cost of a QALY
 ``{ value = V,          V            the year given
 price_year = "Y" }``
+``"V (Y)"``             V            the year given (the same as text, as in the workbook)
 ======================  ===========  ==========================================================
 
 The NICE and DHSC figures are thresholds that are applied to costs in current prices and are not
@@ -24,6 +25,7 @@ like any other money. A chosen value is fixed (a normative choice, not an uncert
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +66,9 @@ QALY_VALUE_PRESETS: dict[str, QalyValuePreset] = {
         "values in PMC10722785 Table 2 (https://pmc.ncbi.nlm.nih.gov/articles/PMC10722785/table/Tab2)"),
 }
 
+_NUMBER_WITH_YEAR = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*\(\s*([^()]+?)\s*\)\s*$")
 _HINT = ('write qaly_value = "green_book" (default), "nice_20k", "nice_30k", "dhsc_15k", '
-         'or { value = 25000, price_year = "2023/24" }')
+         '{ value = 25000, price_year = "2023/24" } or "25000 (2023/24)"')
 
 
 def qaly_value_parameter(setting, base: Parameter, scenario_price_year: PriceYear, *,
@@ -87,6 +90,8 @@ def qaly_value_parameter(setting, base: Parameter, scenario_price_year: PriceYea
         One line naming ``where`` in ``file``: an unknown name, a number without a price year, a value that is
         not a positive number, or a bad price year.
     """
+    if isinstance(setting, str) and (match := _NUMBER_WITH_YEAR.match(setting)):
+        setting = {"value": float(match.group(1).replace(",", "")), "price_year": match.group(2)}
     if isinstance(setting, str):
         preset = QALY_VALUE_PRESETS.get(setting)
         if preset is None:
@@ -115,6 +120,13 @@ def qaly_value_parameter(setting, base: Parameter, scenario_price_year: PriceYea
     return Parameter(base.name, value, build("fixed", ()), base.unit, year, source,
                      f"{label} ({value:,.0f} GBP per QALY, {year}); replaces the table's value",
                      str(file) if file is not None else base.file, base.row)
+
+
+def qaly_value_text(setting) -> str | None:
+    """A ``qaly_value`` setting as one line of text (``"nice_20k"``, ``"25000 (2023/24)"``) for a cell."""
+    if isinstance(setting, dict) and set(setting) == {"value", "price_year"}:
+        return f"{setting['value']:g} ({setting['price_year']})"
+    return None if setting is None else str(setting)
 
 
 def with_qaly_value(registry: ParameterRegistry, setting, scenario_price_year: PriceYear, *,
