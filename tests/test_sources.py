@@ -48,3 +48,11 @@ def test_the_link_rule_itself(source, ok):
 def test_the_copy_rule_itself():
     assert COPY_LINK.search("x (https://www.scribd.com/document/1)").group(1) is None
     assert COPY_LINK.search("x ([document-sharing copy] https://www.scribd.com/document/1)").group(1)
+
+
+def test_every_parameter_has_an_evidence_grade_consistent_with_its_source():
+    ungraded = [p.name for p in REGISTRY.values() if not p.grade]
+    assert not ungraded, "parameters without an evidence grade: " + ", ".join(ungraded)
+    mislabelled = [p.name for p in REGISTRY.values()
+                   if p.is_assumption and p.grade not in ("assumption", "decision")]
+    assert not mislabelled, "sources saying 'Assumption' graded as evidence: " + ", ".join(mislabelled)

@@ -59,6 +59,7 @@ from roi_engine.inputs.distributions import DISTRIBUTIONS
 from roi_engine.inputs.money import DeflatorTable, _shipped_schemes
 from roi_engine.inputs.parameters import (
     COLUMNS,
+    GRADES,
     REQUIRED_COLUMNS,
     SECTORS_FILE,
     Parameter,
@@ -114,9 +115,10 @@ BOLD = Font(bold=True)
 
 SPARE_ROWS = 300  # rows below a table that carry its drop-down lists, for rows a user adds
 
-PARAMETER_INPUT_COLUMNS = ("value", "distribution", "p1", "p2", "p3", "p4", "price_year", "source", "notes")
+PARAMETER_INPUT_COLUMNS = ("value", "distribution", "p1", "p2", "p3", "p4", "price_year", "source", "notes",
+                           "grade")
 PARAMETER_WIDTHS = {"name": 36, "value": 12, "distribution": 13, "p1": 11, "p2": 11, "p3": 11, "p4": 11,
-                    "unit": 40, "price_year": 11, "source": 70, "notes": 70}
+                    "unit": 40, "price_year": 11, "source": 70, "notes": 70, "grade": 18}
 SECTOR_WIDTHS = {"sector": 20, "label": 34, "public_body": 12, "default_contributor": 19,
                  "description": 100}
 
@@ -432,6 +434,7 @@ PARAMETER_COMMENTS = {
     "source": "Publication, table or page, and URL. A number with no published source says "
               "'Assumption: ...'. Never blank.",
     "notes": "How the distribution was built, caveats.",
+    "grade": "Kind of evidence: " + ", ".join(GRADES) + " (blank: not graded).",
 }
 
 
@@ -446,7 +449,7 @@ def _write_parameter_sheet(ws: Worksheet, params: Sequence[Parameter]) -> None:
             "name": p.name, "value": float(p.value), "distribution": p.distribution.name,
             "p1": numbers[0], "p2": numbers[1], "p3": numbers[2], "p4": numbers[3], "unit": p.unit,
             "price_year": str(p.price_year) if p.price_year else None, "source": p.source,
-            "notes": p.notes or None,
+            "notes": p.notes or None, "grade": p.grade or None,
         }
         for name, value in values.items():
             cell = ws.cell(row=row, column=column[name], value=value)

@@ -119,7 +119,7 @@ def qaly_value_parameter(setting, base: Parameter, scenario_price_year: PriceYea
                          file=file, where=where, hint=_HINT)
     return Parameter(base.name, value, build("fixed", ()), base.unit, year, source,
                      f"{label} ({value:,.0f} GBP per QALY, {year}); replaces the table's value",
-                     str(file) if file is not None else base.file, base.row)
+                     str(file) if file is not None else base.file, base.row, "appraisal value")
 
 
 def qaly_value_text(setting) -> str | None:
