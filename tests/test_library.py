@@ -29,7 +29,7 @@ EXPECTED_PAYERS = {
     "workplace_stress_prevention": {"employers"},
     "collaborative_care_ltc": {"nhs"},
     "perinatal_depression": {"local_authority"},  # health visiting: councils commission it since 2015
-    "loneliness_older_people": {"local_authority"},
+    "loneliness_older_people": {"local_authority", "vcse"},  # the service; volunteers' time (VCSE)
     "debt_advice": {"local_authority"},
     "suicide_prevention_gp_training": {"nhs"},
     "suicide_prevention_high_risk_locations": {"local_authority"},

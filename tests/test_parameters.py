@@ -391,10 +391,21 @@ def test_trailing_empty_field_on_data_rows_only_is_tolerated(tmp_path):
 
 
 def test_unnamed_column_with_values_is_an_error(tmp_path):
-    path = write_table(tmp_path, [HEADER + ",", GOOD_ROW + ",stray"])
+    padding = "," * (len(COLUMNS) - GOOD_ROW.count(",") - 1)  # up to the last heading
+    path = write_table(tmp_path, [HEADER + ",", GOOD_ROW + padding + ",stray"])
     with pytest.raises(InputError) as info:
         read_parameter_csv(path)
-    assert str(info.value) == f"{path}: row 2: a value lies beyond the last heading ('notes')"
+    assert str(info.value) == f"{path}: row 2: a value lies beyond the last heading ('{COLUMNS[-1]}')"
+
+
+def test_grade_is_optional_and_checked(tmp_path):
+    assert read_parameter_csv(write_table(tmp_path, [HEADER, GOOD_ROW]))[0].grade == ""
+    graded = GOOD_ROW + "," * (len(COLUMNS) - GOOD_ROW.count(",") - 2) + ",RCT"
+    assert read_parameter_csv(write_table(tmp_path, [HEADER, graded], name="g.csv"))[0].grade == "rct"
+    path = write_table(tmp_path, [HEADER, graded.replace(",RCT", ",rtc")], name="bad.csv")
+    with pytest.raises(InputError) as info:
+        read_parameter_csv(path)
+    assert "column 'grade': unknown evidence grade 'rtc' (did you mean 'rct'?)" in str(info.value)
 
 
 def test_optional_p4_and_notes_columns_and_padding(tmp_path):

@@ -59,6 +59,7 @@ from roi_engine.inputs.distributions import DISTRIBUTIONS
 from roi_engine.inputs.money import DeflatorTable, _shipped_schemes
 from roi_engine.inputs.parameters import (
     COLUMNS,
+    GRADES,
     REQUIRED_COLUMNS,
     SECTORS_FILE,
     Parameter,
@@ -70,6 +71,7 @@ from roi_engine.inputs.sectors import COLUMNS as SECTOR_COLUMNS
 from roi_engine.inputs.sectors import YES_NO, Sector, SectorTable
 from roi_engine.inputs.sharing_rule import RULES, SharingRule, default_contributors
 from roi_engine.inputs.specs import read_toml, validate
+from roi_engine.inputs.valuation import qaly_value_text
 
 __all__ = [
     "WorkbookInputs",
@@ -113,15 +115,16 @@ BOLD = Font(bold=True)
 
 SPARE_ROWS = 300  # rows below a table that carry its drop-down lists, for rows a user adds
 
-PARAMETER_INPUT_COLUMNS = ("value", "distribution", "p1", "p2", "p3", "p4", "price_year", "source", "notes")
+PARAMETER_INPUT_COLUMNS = ("value", "distribution", "p1", "p2", "p3", "p4", "price_year", "source", "notes",
+                           "grade")
 PARAMETER_WIDTHS = {"name": 36, "value": 12, "distribution": 13, "p1": 11, "p2": 11, "p3": 11, "p4": 11,
-                    "unit": 40, "price_year": 11, "source": 70, "notes": 70}
+                    "unit": 40, "price_year": 11, "source": 70, "notes": 70, "grade": 18}
 SECTOR_WIDTHS = {"sector": 20, "label": 34, "public_body": 12, "default_contributor": 19,
                  "description": 100}
 
 # The Scenario sheet: settings (in this order), then the interventions table, then correlations.
 SETTINGS = ("name", "description", "area", "horizon", "price_year", "perspective", "discounting", "sharing",
-            "draws", "seed", "sampling", "chunk_size")
+            "draws", "seed", "sampling", "chunk_size", "qaly_value")
 INTEGER_SETTINGS = frozenset({"horizon", "draws", "seed", "chunk_size"})
 SETTING_COLUMNS = ("setting", "value", "description")
 INTERVENTION_COLUMNS = ("intervention", "reach", "uptake", "delivery_years", "programme")
@@ -431,6 +434,7 @@ PARAMETER_COMMENTS = {
     "source": "Publication, table or page, and URL. A number with no published source says "
               "'Assumption: ...'. Never blank.",
     "notes": "How the distribution was built, caveats.",
+    "grade": "Kind of evidence: " + ", ".join(GRADES) + " (blank: not graded).",
 }
 
 
@@ -445,7 +449,7 @@ def _write_parameter_sheet(ws: Worksheet, params: Sequence[Parameter]) -> None:
             "name": p.name, "value": float(p.value), "distribution": p.distribution.name,
             "p1": numbers[0], "p2": numbers[1], "p3": numbers[2], "p4": numbers[3], "unit": p.unit,
             "price_year": str(p.price_year) if p.price_year else None, "source": p.source,
-            "notes": p.notes or None,
+            "notes": p.notes or None, "grade": p.grade or None,
         }
         for name, value in values.items():
             cell = ws.cell(row=row, column=column[name], value=value)
@@ -506,6 +510,9 @@ def _setting_descriptions() -> dict[str, str]:
         "seed": "Random seed: the same seed and settings give exactly the same numbers.",
         "sampling": "lhs (Latin hypercube, steadier) or mc (plain Monte Carlo).",
         "chunk_size": "Advanced: draws computed at a time (memory use). Leave as it is.",
+        "qaly_value": "Value of a QALY: blank = the parameter table's (Green Book GBP 70,000, 2020/21); "
+                      "green_book, nice_20k, nice_30k, dhsc_15k, or a number with its price year, "
+                      "e.g. 25000 (2023/24).",
         "sharing": "How partners would share the total cost (the cost-sharing table below names who pays): "
                    + "; ".join(f"{rule}: {meaning}" for rule, meaning in RULES.items()) + ".",
     }
@@ -525,10 +532,12 @@ def _write_scenario_sheet(ws: Worksheet, scenario: Scenario, lists: _ListMaker) 
     row_of = {}
     for row, setting in enumerate(SETTINGS, start=2):
         value = spec.sharing.rule if setting == "sharing" else getattr(spec, setting)
+        if setting == "qaly_value":
+            value = qaly_value_text(value)
         row_of[setting] = row
         _style(ws.cell(row=row, column=1, value=setting), False)
         cell = ws.cell(row=row, column=2, value=value if value != "" else None)
-        _style(cell, True, text=setting in ("price_year", "area", "name", "description"))
+        _style(cell, True, text=setting in ("price_year", "area", "name", "description", "qaly_value"))
         _style(ws.cell(row=row, column=3, value=descriptions[setting]), False)
     for setting, items, prompt in (
         ("perspective", list(PERSPECTIVES), "Choose public_sector, economic or societal."),
@@ -540,7 +549,7 @@ def _write_scenario_sheet(ws: Worksheet, scenario: Scenario, lists: _ListMaker) 
         dv.add(f"B{row_of[setting]}")
         ws.add_data_validation(dv)
 
-    row = len(SETTINGS) + 3
+    row = len(SETTINGS) + 2  # the qaly_value row (last) takes what was a spacer row: cell addresses stay
     _style_header(ws, INTERVENTION_COLUMNS, {}, row=row, comments={
         "intervention": "Programme id (a file in interventions/). Add a row to add a programme.",
         "reach": "Share of eligible people reached, 0 to 1. Blank: the programme's own value.",

@@ -13,7 +13,8 @@ Rules checked per row:
 - a probability (unit starting ``probability``, ``share`` or ``proportion``) lies in [0, 1], and so does
   its distribution's support;
 - money (unit starting ``GBP``) has a valid ``price_year``;
-- ``source`` is not blank (an unsourced number says ``Assumption: ...``).
+- ``source`` is not blank (an unsourced number says ``Assumption: ...``);
+- ``grade`` (optional column), when given, is one of :data:`GRADES`: the kind of evidence behind the number.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from roi_engine.inputs.distributions import DISTRIBUTIONS, Distribution, Distrib
 from roi_engine.inputs.money import PriceYear, parse_price_year
 
 COLUMNS = ("name", "value", "distribution", "p1", "p2", "p3", "p4", "unit", "price_year", "source",
-           "notes")
+           "notes", "grade")
+GRADES = ("meta-analysis", "rct", "observational", "official statistics", "unit cost", "economic model",
+          "appraisal value", "assumption", "decision")
+"""Evidence grades, strongest first for effects: a pooled trial estimate, a single randomised trial, an
+observational study (cohort, cross-sectional, before-after, ecological), routinely published national data,
+a published unit cost, a published economic model's input or output, a normative appraisal value (Green
+Book, NICE), an assumption or expert judgement, and a decision variable the commissioner sets."""
 REQUIRED_COLUMNS = ("name", "value", "distribution", "p1", "p2", "p3", "unit", "price_year", "source")
 PROBABILITY_UNIT_PREFIXES = ("probability", "share", "proportion")
 MONEY_UNIT_PREFIX = "GBP"
@@ -69,6 +76,7 @@ class Parameter:
     notes: str
     file: str
     row: int
+    grade: str = ""
 
     @property
     def is_money(self) -> bool:
@@ -156,7 +164,7 @@ class ParameterRegistry(Mapping[str, Parameter]):
                 "name": p.name, "value": p.value, "distribution": p.distribution.name,
                 "p1": nums[0], "p2": nums[1], "p3": nums[2], "p4": nums[3], "unit": p.unit,
                 "price_year": str(p.price_year) if p.price_year else "", "source": p.source,
-                "notes": p.notes, "file": p.file,
+                "notes": p.notes, "grade": p.grade, "file": p.file,
             })
         return pd.DataFrame(rows, columns=[*COLUMNS, "file"])
 
@@ -321,7 +329,11 @@ def _parse_row(raw: pd.Series, path: Path, row: int) -> Parameter:
     if not source:
         raise InputError(f"'{name}' has no source", file=path, where=where("source"),
                          hint="cite publication, table or page and URL, or write 'Assumption: ...'")
+    grade = _cell(raw, "grade").lower()
+    if grade and grade not in GRADES:
+        raise InputError(f"unknown evidence grade '{_cell(raw, 'grade')}'", file=path, where=where("grade"),
+                         hint=did_you_mean(grade, GRADES) or f"one of {', '.join(GRADES)}, or blank")
     return Parameter(
         name=name, value=value, distribution=distribution, unit=unit, price_year=price_year,
-        source=source, notes=_cell(raw, "notes"), file=str(path), row=row,
+        source=source, notes=_cell(raw, "notes"), file=str(path), row=row, grade=grade,
     )

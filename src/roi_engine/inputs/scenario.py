@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -22,9 +22,11 @@ from roi_engine.inputs.population import Area, find_area
 from roi_engine.inputs.sectors import SectorTable
 from roi_engine.inputs.sharing_rule import SharingRule, default_contributors
 from roi_engine.inputs.specs import StrictModel, read_toml, validate
+from roi_engine.inputs.valuation import with_qaly_value
 
 DEFAULT_CHUNK_SIZE = 10_000
-RUN_SETTINGS = frozenset({"draws", "seed", "sampling", "chunk_size", "horizon", "perspective"})
+RUN_SETTINGS = frozenset({"draws", "seed", "sampling", "chunk_size", "horizon", "perspective",
+                          "qaly_value"})
 """Scenario settings that :meth:`Scenario.with_settings` may change."""
 
 
@@ -81,6 +83,7 @@ class ScenarioSpec(StrictModel):
     price_year: str | int
     perspective: Literal["public_sector", "economic", "societal"] = "societal"
     discounting: str = "green_book"
+    qaly_value: Any = None  # None: the table's value_of_qaly; see roi_engine.inputs.valuation
     draws: int = Field(default=10_000, ge=1)
     seed: int = Field(default=20261123, ge=0)
     sampling: Literal["lhs", "mc"] = "lhs"
@@ -145,12 +148,18 @@ class Scenario:
                              f"{sorted(RUN_SETTINGS)}: load the scenario again for the others")
         spec = self.spec.model_copy(update={k: v for k, v in changes.items() if v is not None})
         validate(ScenarioSpec, spec.model_dump(), self.path)
+        registry = with_qaly_value(self.registry, changes.get("qaly_value"), self.price_year,
+                                   file=self.path)
         return Scenario(spec, self.path, self.area, self.price_year, self.discounting,
-                        self.deflator, self.registry, self.sectors, self.library,
+                        self.deflator, registry, self.sectors, self.library,
                         self.interventions, self.correlations, self.sharing)
 
     def with_registry(self, registry: ParameterRegistry) -> Scenario:
-        """A copy whose parameters come from ``registry`` (e.g. a commissioner's edited table)."""
+        """A copy whose parameters come from ``registry`` (e.g. a commissioner's edited table).
+
+        A ``qaly_value`` chosen in the scenario still applies to the new table.
+        """
+        registry = with_qaly_value(registry, self.spec.qaly_value, self.price_year, file=self.path)
         return Scenario(self.spec, self.path, self.area, self.price_year, self.discounting,
                         self.deflator, registry, self.sectors, self.library, self.interventions,
                         self.correlations, self.sharing)
@@ -193,6 +202,7 @@ def load_scenario_data(data: dict, *, path: str | Path,
         deflator.index(price_year)
     except InputError as exc:
         raise InputError(exc.message, file=path, where="price_year", hint=exc.hint) from None
+    registry = with_qaly_value(registry, spec.qaly_value, price_year, file=path)
     try:
         discounting = DiscountScheme.named(spec.discounting)
     except InputError as exc:
