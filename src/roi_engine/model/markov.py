@@ -170,16 +170,20 @@ def compile_markov(spec: MarkovSpec, values: Mapping[str, np.ndarray], n_draws: 
 
 
 def _row_parameters(spec: MarkovSpec, row_state: str) -> str:
+    """The parameter names behind one row (its probabilities and the effects on them)."""
     names: dict[str, None] = {}
     for t in spec.transitions:
         if t.from_ == row_state and not t.is_rest:
-            for f in t.factors:
-                names.setdefault(f if isinstance(f, str) else f"{f:g}", None)
+            factors = list(t.factors) + [f for b in t.bands for f in _factors(b.probability)]
+            if t.weibull_shape is not None:
+                factors.append(t.weibull_shape)
+            for f in factors:
+                if isinstance(f, str):
+                    names.setdefault(f, None)
     for e in spec.effects:
-        if e.transition[0] == row_state:
-            names.setdefault(f"effect {e.ref}" if isinstance(e.ref, str) else f"effect {e.ref:g}",
-                             None)
-    return ", ".join(names)
+        if e.transition[0] == row_state and isinstance(e.ref, str):
+            names.setdefault(f"effect {e.ref}", None)
+    return ", ".join(names) or "numbers only"
 
 
 def _fail(spec: MarkovSpec, row: str, problem: str, strategy: str, count: int, n_draws: int,
