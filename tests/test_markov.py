@@ -20,6 +20,7 @@ from roi_engine.model.markov import (
     cohort_trace,
     compile_markov,
     occupancy_difference,
+    step_matrices,
     weibull_cycle_probability,
 )
 
@@ -89,12 +90,9 @@ def test_every_row_sums_to_one_and_the_trace_keeps_the_whole_cohort(p, rr, shape
     values = toy_values(3)
     values["p_ws"] = np.array([p[0], 0.5 * p[0], 0.0])
     compiled = compile_markov(spec, values, 3, 6)
-    full = np.zeros((2, 3, 6, 9))
-    full[..., compiled.flat] = compiled.probabilities
-    full[..., compiled.rest_flat] = 1.0 - compiled.probabilities @ compiled.rest_rows
-    matrices = full.reshape(2, 3, 6, 3, 3)
+    matrices = np.stack([step_matrices(compiled, t) for t in range(6)])  # (T, 2, S, S, n)
     assert (matrices >= 0).all()
-    np.testing.assert_allclose(matrices.sum(axis=-1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(matrices.sum(axis=3), 1.0, atol=1e-12)
     np.testing.assert_allclose(cohort_trace(spec, values, 3, 6).sum(axis=-1), 1.0, atol=1e-12)
 
 
@@ -238,3 +236,17 @@ def _drop_none(value):
     if isinstance(value, list | tuple):
         return [_drop_none(v) for v in value]
     return value
+
+
+def test_blocks_of_draws_change_neither_the_numbers_nor_the_error(monkeypatch):
+    import roi_engine.model.markov as markov  # noqa: PLC0415
+
+    rng = np.random.default_rng(4)
+    values = toy_values(10, rr=rng.uniform(0.2, 1.0, 10))
+    whole = occupancy_difference(three_state(), values, 10, 5)
+    monkeypatch.setattr(markov, "BLOCK_DRAWS", 3)
+    np.testing.assert_array_equal(occupancy_difference(three_state(), values, 10, 5), whole)
+    values["p_ws"] = np.full(10, 0.6)
+    values["rr"] = np.array([2.0] * 7 + [1.0] * 3)  # 7 draws fail, spread over three blocks
+    with pytest.raises(InputError, match="in 7 of 10 draws"):
+        occupancy_difference(three_state(), values, 10, 5)
