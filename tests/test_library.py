@@ -34,6 +34,8 @@ EXPECTED_PAYERS = {
     "suicide_prevention_gp_training": {"nhs"},
     "suicide_prevention_high_risk_locations": {"local_authority"},
     "parenting_conduct_problems": {"local_authority"},
+    "collaborative_care_ltc_markov": {"nhs"},  # Markov forms (docs/markov.md)
+    "perinatal_depression_markov": {"local_authority"},
 }
 REQUIRED_PROGRAMMES = set(EXPECTED_PAYERS)
 
@@ -75,8 +77,8 @@ def test_costs_fall_on_the_sectors_the_evidence_says(intervention):
 def effect_columns(model: Model) -> list[tuple[int, str]]:
     """(column, form) of every effect parameter of the model's one intervention."""
     spec = model.plans[0].spec
-    return [(model.names.index(o.effect.ref), o.effect.form) for o in spec.outcomes
-            if isinstance(o.effect.ref, str)]
+    effects = [o.effect for o in spec.outcomes] + [e for m in spec.markov for e in m.effects]
+    return [(model.names.index(e.ref), e.form) for e in effects if isinstance(e.ref, str)]
 
 
 @pytest.mark.parametrize("intervention", sorted(LIBRARY))
@@ -87,7 +89,9 @@ def test_benefit_per_pound_rises_with_a_stronger_effect(intervention):
     assert columns, "every programme's effect should be a sourced parameter"
     stronger = base.copy()
     for j, form in columns:
-        if form in ("relative_risk", "odds_ratio"):
+        if form == "hazard_ratio":  # a Markov effect raising a good transition
+            stronger[0, j] = base[0, j] * 1.5
+        elif form in ("relative_risk", "odds_ratio"):
             stronger[0, j] = base[0, j] - 0.5 * (1 - base[0, j]) if base[0, j] < 1 else 0.9
         else:
             stronger[0, j] = base[0, j] * 1.5

@@ -8,6 +8,9 @@ The format is documented in ``docs/file_formats.md``. Loading happens in two ste
    ``sectors.csv``, naming the file and key and suggesting the closest valid name.
 
 A *reference* (``Ref``) is either a parameter name or a plain number.
+
+An intervention may also declare state-transition (Markov) cohort models in ``[[markov]]`` blocks
+(:class:`MarkovSpec`, ``docs/markov.md``); they add to the same cash flows as the outcomes.
 """
 
 from __future__ import annotations
@@ -174,6 +177,192 @@ class OutcomeSpec(StrictModel):
         return self
 
 
+REST = "rest"
+"""Marker for the complement of a row (1 minus the other probabilities of the row)."""
+CYCLE_CONVENTIONS = ("start", "end", "half_cycle")
+
+
+def _factors(value: Ref | tuple[Ref, ...]) -> tuple[Ref, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+class BandSpec(StrictModel):
+    """From cycle ``from_cycle`` on (time since the cohort started), the transition takes this value."""
+
+    from_cycle: int = Field(ge=1)
+    probability: Ref | tuple[Ref, ...]
+
+
+class TransitionSpec(StrictModel):
+    """A yearly transition probability from one state to another.
+
+    ``probability`` is a parameter name, a number, a list of them multiplied together, or ``"rest"``
+    (one minus the other probabilities of the row). Optional time dependence: ``bands`` (a new value
+    from a given cycle on) or ``weibull_shape`` (the cumulative hazard grows as ``t ** shape``).
+    """
+
+    from_: str = Field(alias="from")
+    to: str
+    probability: Ref | tuple[Ref, ...]
+    bands: tuple[BandSpec, ...] = ()
+    weibull_shape: Ref | None = None
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _time(self) -> TransitionSpec:
+        rest = self.probability == REST
+        if rest and (self.bands or self.weibull_shape is not None):
+            raise ValueError("a 'rest' transition is the complement of its row: it takes no bands "
+                             "or weibull_shape")
+        if self.bands and self.weibull_shape is not None:
+            raise ValueError("give bands or weibull_shape, not both")
+        starts = [b.from_cycle for b in self.bands]
+        if starts != sorted(set(starts)):
+            raise ValueError("bands must start at increasing cycles, each once")
+        if REST in self.factors[1:] or (REST in self.factors and len(self.factors) > 1):
+            raise ValueError("'rest' stands alone; it cannot be multiplied")
+        return self
+
+    @property
+    def is_rest(self) -> bool:
+        return self.probability == REST
+
+    @property
+    def factors(self) -> tuple[Ref, ...]:
+        return _factors(self.probability)
+
+
+class MarkovEffectSpec(StrictModel):
+    """The programme's effect on one transition: a relative risk or a hazard ratio, with persistence.
+
+    In cycle k the ratio applied is ``1 + (ratio - 1) x persistence(k)`` (``persistence`` as for
+    outcomes: full for ``years_full`` cycles, then fading by ``fade`` a cycle).
+    """
+
+    transition: tuple[str, str]
+    relative_risk: Ref | None = None
+    hazard_ratio: Ref | None = None
+    persistence: PersistenceSpec = PersistenceSpec()
+
+    @model_validator(mode="after")
+    def _one(self) -> MarkovEffectSpec:
+        if (self.relative_risk is None) == (self.hazard_ratio is None):
+            raise ValueError("give exactly one of relative_risk or hazard_ratio")
+        return self
+
+    @property
+    def form(self) -> str:
+        return "relative_risk" if self.relative_risk is not None else "hazard_ratio"
+
+    @property
+    def ref(self) -> Ref:
+        return self.relative_risk if self.relative_risk is not None else self.hazard_ratio
+
+
+class StateCostSpec(StrictModel):
+    """Money per person-year spent in a state, to one sector, as one value type.
+
+    The programme's value is the comparator's minus the intervention's (a cost avoided is a benefit).
+    """
+
+    state: str
+    sector: str
+    value_type: Literal["fiscal", "economic", "social"]
+    per_year: Ref | tuple[Ref, ...]
+    label: str = ""
+
+    @property
+    def factors(self) -> tuple[Ref, ...]:
+        return _factors(self.per_year)
+
+
+class MarkovSpec(StrictModel):
+    """A state-transition cohort model run for each cohort with and without the programme.
+
+    Cycles are years, cycle 0 starting when the cohort starts. Its yearly value (the difference
+    between the two traces) is added to the intervention's cash flows. See ``docs/markov.md``.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    states: tuple[str, ...] = Field(min_length=2)
+    start: dict[str, Ref]
+    cycle: Literal["start", "end", "half_cycle"] = "half_cycle"
+    transitions: tuple[TransitionSpec, ...] = Field(min_length=1)
+    effects: tuple[MarkovEffectSpec, ...] = Field(min_length=1)
+    state_costs: tuple[StateCostSpec, ...] = ()
+    utilities: dict[str, Ref] = {}
+    qaly_value: Ref = "value_of_qaly"
+    qaly_sector: str = "individuals"
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MarkovSpec:
+        states = self.states
+        if len(set(states)) != len(states):
+            raise ValueError("a state is listed twice")
+
+        def known(state: str, where: str) -> None:
+            if state not in states:
+                hint = did_you_mean(state, states) or f"one of {list(states)}"
+                raise ValueError(f"{where}: unknown state '{state}' ({hint})")
+
+        for state in self.start:
+            known(state, "start")
+        if sum(1 for v in self.start.values() if v == REST) > 1:
+            raise ValueError("start: at most one state can be 'rest'")
+        pairs = []
+        for t in self.transitions:
+            known(t.from_, "transitions")
+            known(t.to, "transitions")
+            pairs.append((t.from_, t.to))
+        if len(set(pairs)) != len(pairs):
+            raise ValueError("a transition (from, to) is listed twice")
+        for state in states:
+            if sum(1 for t in self.transitions if t.from_ == state and t.is_rest) > 1:
+                raise ValueError(f"transitions from '{state}': at most one can be 'rest'")
+        rest_pairs = {(t.from_, t.to) for t in self.transitions if t.is_rest}
+        for e in self.effects:
+            known(e.transition[0], "effects")
+            known(e.transition[1], "effects")
+            if tuple(e.transition) not in pairs:
+                raise ValueError(f"effects: no transition {list(e.transition)} is declared")
+            if tuple(e.transition) in rest_pairs:
+                raise ValueError(f"effects: {list(e.transition)} is the 'rest' of its row; put the "
+                                 "effect on a declared probability")
+        for c in self.state_costs:
+            known(c.state, "state_costs")
+        for state in self.utilities:
+            known(state, "utilities")
+        if not self.state_costs and not self.utilities:
+            raise ValueError("give state_costs or utilities (or both): nothing would be valued")
+        return self
+
+    def references(self, at: str) -> Iterator[tuple[str, Ref]]:
+        for state, ref in self.start.items():
+            if ref != REST:
+                yield f"{at}.start.{state}", ref
+        for i, t in enumerate(self.transitions):
+            if not t.is_rest:
+                for k, f in enumerate(t.factors):
+                    yield f"{at}.transitions[{i}].probability[{k}]", f
+            for b, band in enumerate(t.bands):
+                for k, f in enumerate(_factors(band.probability)):
+                    yield f"{at}.transitions[{i}].bands[{b}].probability[{k}]", f
+            if t.weibull_shape is not None:
+                yield f"{at}.transitions[{i}].weibull_shape", t.weibull_shape
+        for i, e in enumerate(self.effects):
+            yield f"{at}.effects[{i}].{e.form}", e.ref
+            yield f"{at}.effects[{i}].persistence.years_full", e.persistence.years_full
+            yield f"{at}.effects[{i}].persistence.fade", e.persistence.fade
+        for i, c in enumerate(self.state_costs):
+            for k, f in enumerate(c.factors):
+                yield f"{at}.state_costs[{i}].per_year[{k}]", f
+        for state, ref in self.utilities.items():
+            yield f"{at}.utilities.{state}", ref
+        if self.utilities:
+            yield f"{at}.qaly_value", self.qaly_value
+
+
 class InterventionSpec(StrictModel):
     """A programme, as declared in ``interventions/<id>.toml``."""
 
@@ -184,7 +373,17 @@ class InterventionSpec(StrictModel):
     population: PopulationSpec
     delivery: DeliverySpec = DeliverySpec()
     costs: tuple[CostSpec, ...] = Field(min_length=1)
-    outcomes: tuple[OutcomeSpec, ...] = Field(min_length=1)
+    outcomes: tuple[OutcomeSpec, ...] = ()
+    markov: tuple[MarkovSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> InterventionSpec:
+        if not self.outcomes and not self.markov:
+            raise ValueError("give at least one [[outcomes]] or [[markov]] block")
+        ids = [m.id for m in self.markov]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two markov blocks share an id")
+        return self
 
     def references(self) -> Iterator[tuple[str, Ref]]:
         """Every (key path, reference) in the spec, for checking against the registry."""
@@ -207,6 +406,8 @@ class InterventionSpec(StrictModel):
             for j, con in enumerate(out.consequences):
                 for k, factor in enumerate(con.factors):
                     yield f"{at}.consequences[{j}].per_unit[{k}]", factor
+        for i, block in enumerate(self.markov):
+            yield from block.references(f"markov[{i}]")
 
     def parameter_names(self) -> list[str]:
         """Parameter names referenced, in first-use order, without repeats."""
@@ -255,6 +456,11 @@ def check_references(spec: InterventionSpec, registry: ParameterRegistry, sector
             if not ok:
                 raise InputError("an odds_ratio effect needs a probability baseline (unit starting "
                                  "'probability' or 'share')", file=path, where=f"outcomes[{i}].baseline")
+    for i, block in enumerate(spec.markov):
+        for j, cost in enumerate(block.state_costs):
+            sectors.require(cost.sector, file=path, where=f"markov[{i}].state_costs[{j}].sector")
+        if block.utilities:
+            sectors.require(block.qaly_sector, file=path, where=f"markov[{i}].qaly_sector")
     ids = [o.id for o in spec.outcomes]
     if len(set(ids)) != len(ids):
         raise InputError("two outcomes share an id", file=path, where="outcomes")

@@ -64,7 +64,8 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         if field is None:
             return []
         current = _model_in(field.annotation)
-    return list(getattr(current, "model_fields", {}))
+    fields = getattr(current, "model_fields", {})
+    return [f.alias or name for name, f in fields.items()]  # the key as written (``from``, not ``from_``)
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -98,4 +99,7 @@ def validate(model: type[Model], data: dict[str, Any], path: str | Path) -> Mode
         message = error["msg"]
         if message.startswith("Value error, "):
             message = message[len("Value error, "):]
-        raise InputError(f"{message} (got {error.get('input')!r})", file=path, where=where) from None
+        given = error.get("input")
+        if not isinstance(given, dict):  # a whole block would make the line unreadable
+            message += f" (got {given!r})"
+        raise InputError(message, file=path, where=where) from None

@@ -15,6 +15,7 @@ The model (``docs/file_formats.md``):
     avoided[k]  = N x baseline x effect x persistence(k) x additionality, cohort-year k
     yearly[y]   = sum_j delivery[j] x cohort[y - j]          (open cohorts: a convolution)
     benefit[y]  = (yearly avoided conv lag)[y] x product(per_unit)
+    markov[y]   = sum_j delivery[j] x N x value of (comparator - intervention) trace[y - j]
 
 Convolutions along the year axis are matrix products with a lower-triangular Toeplitz matrix
 (:func:`year_shift_matrix`), so every operation broadcasts over draws; there is no Python loop over
@@ -32,6 +33,7 @@ from scipy.linalg import toeplitz
 
 from roi_engine.inputs.accounting import KIND_INDEX, KINDS
 from roi_engine.inputs.interventions import InterventionSpec, Ref
+from roi_engine.model.markov import markov_flows
 
 Values = Mapping[str, np.ndarray]
 """Parameter values by name, each shape ``(n_draws,)``, money in the scenario's price year."""
@@ -297,6 +299,11 @@ def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> 
         avoided_all[:, :, o] = avoided
         for sector, kind, yearly in consequence_flows(outcome, avoided, values, n_draws):
             add(sector, kind, yearly)
+
+    for m, block in enumerate(spec.markov):  # state-transition models (roi_engine.model.markov)
+        for sector, kind, yearly in markov_flows(block, values, n_draws, n_years,
+                                                 where=f"markov[{m}]"):
+            add(sector, kind, (per_cohort[:, None] * yearly) @ cohort_starts.T)
 
     cells = tuple(columns)
     cell_flows = np.empty((n_draws, len(cells), n_years))
