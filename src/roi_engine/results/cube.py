@@ -27,8 +27,8 @@ import pandas as pd
 import xarray as xr
 
 from roi_engine.atomic import atomic_write_text
-from roi_engine.model.evaluation import YEAR_DETAIL_DRAWS, simulate
 from roi_engine.inputs.accounting import KINDS, PERSPECTIVES, cost_and_benefit
+from roi_engine.model.evaluation import YEAR_DETAIL_DRAWS, simulate
 from roi_engine.results.metrics import QUANTILES, probability, safe_ratio, summarise
 
 PORTFOLIO = "portfolio"
@@ -105,7 +105,8 @@ class Results:
 
     @classmethod
     def from_arrays(cls, model, per_draw: dict, sums: dict, base) -> Results:
-        """Results from the per-draw arrays and sums that :func:`roi_engine.model.evaluation.run` collected."""
+        """Results from the per-draw arrays and sums that :func:`roi_engine.model.evaluation.run`
+        collected."""
 
         scenario = model.scenario
         spec = scenario.spec

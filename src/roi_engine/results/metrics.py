@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 QUANTILES = {"p05": 0.05, "median": 0.5, "p95": 0.95}
 
 
