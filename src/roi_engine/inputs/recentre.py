@@ -7,19 +7,19 @@ its spread, relative to the centre, is unchanged: every location and scale numbe
 variation is kept). The parameter workbook's optional ``new_central_value`` column uses it
 (:mod:`roi_engine.inputs.excel`).
 
-==============  ====================  =============================================================
-distribution    centre                re-centred numbers
-==============  ====================  =============================================================
-``fixed``       the value             none
-``pert``        mode (p2)             low, mode, high times k
-``triangular``  mode (p2)             low, mode, high times k
-``uniform``     midpoint              low, high times k
-``normal``      mean (p1)             mean, SD times k (same coefficient of variation)
-``truncnormal`` mean (p1)             mean, SD, low, high times k
-``gamma``       mean (shape x scale)  scale times k (same shape, so the same coefficient of variation)
-``lognormal``   median exp(p1)        meanlog + log k (the same SD of log: the same relative spread)
-``beta``        mean a / (a + b)      a, b with the new mean and the same a + b (same concentration)
-==============  ====================  =============================================================
+===============  ====================  ==============================================================
+distribution     centre                re-centred numbers
+===============  ====================  ==============================================================
+``fixed``        the value             none
+``pert``         mode (p2)             low, mode, high times k
+``triangular``   mode (p2)             low, mode, high times k
+``uniform``      midpoint              low, high times k
+``normal``       mean (p1)             mean, SD times k (same coefficient of variation)
+``truncnormal``  mean (p1)             mean, SD, low, high times k
+``gamma``        mean (shape x scale)  scale times k (same shape, so the same coefficient of variation)
+``lognormal``    median exp(p1)        meanlog + log k (the same SD of log: the same relative spread)
+``beta``         mean a / (a + b)      a, b with the new mean and the same a + b (same concentration)
+===============  ====================  ==============================================================
 """
 
 from __future__ import annotations
