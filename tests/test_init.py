@@ -110,6 +110,9 @@ def test_a_copied_scenario_still_named_for_another_area_warns_once_on_stderr(tmp
     ("Greater Manchester pilot in Manchester", "E08000003", False),  # its own name is there
     ("Prevention portfolio 2024-2027", "E08000003", False),          # no area named at all
     ("Bristol portfolio", "E06000023", False),                        # 'Bristol, City of'
+    ("Reading recovery and bury the stigma", "E08000003", True),  # 'Reading' is an area; 'bury' is not 'Bury'
+    ("a reading-group programme", "E08000003", False),
+    ("Yorkshire and the Humber programme", "E08000003", True),
     ("Birmingham portfolio", "E08000003", True),
     ("North East Lincolnshire portfolio", "E08000003", True),
 ])

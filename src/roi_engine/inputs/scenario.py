@@ -258,11 +258,14 @@ def _folder(spec: ScenarioSpec, base: Path, setting: str) -> Path:
 
 @lru_cache(maxsize=1)
 def _area_name_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """(name, whole-word pattern) for every area; names such as 'Bristol, City of' match 'Bristol'."""
+    """(code, whole-word pattern) for every area, matching the name as capitalised in the table ('Bristol,
+    City of' as 'Bristol', 'NORTH EAST' as 'North East'), so the word 'reading' is not Reading."""
     patterns = []
     for a in list_areas():
         name = re.sub(r",.*$", "", a.name).strip()
-        patterns.append((a.code, re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)))
+        if name.isupper():
+            name = " ".join(w.lower() if w in ("AND", "THE", "OF") else w.capitalize() for w in name.split())
+        patterns.append((a.code, re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])")))
     return tuple(patterns)
 
 
