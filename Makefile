@@ -7,31 +7,43 @@ STAMP := $(VENV)/.installed
 
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CAN_INSTALL := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && echo yes)
 
-.PHONY: demo test lint bench clean browser
+.PHONY: demo test lint bench clean browser platform docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/roi-engine run scenarios/default.toml --out results/default
 
-# Headless Chromium (Debian's package) for the browser test of the HTML report (tests/test_report.py).
-browser:
-	@if [ -x "$(CHROMIUM)" ]; then echo "chromium present: $(CHROMIUM)"; \
-	else $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; fi
+# Debian packages some tests need: headless Chromium for the browser tests of the HTML report
+# (tests/test_report.py). Installing needs root or sudo; without either this says so and carries on,
+# and the tests that need a missing program are listed at the end of the run.
+platform:
+	@if [ -x "$(CHROMIUM)" ]; then echo "platform: chromium present ($(CHROMIUM))"; \
+	elif [ "$(CAN_INSTALL)" = yes ]; then $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; \
+	else echo "platform: chromium missing and cannot be installed (needs root or sudo);" \
+	          "the tests that need it will not pass (see README, 'What the tests need')"; fi
 
-test: $(STAMP) browser
+browser: platform
+
+test: $(STAMP) platform
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
+
+# The documentation site (Sphinx): docs/_build/html/index.html
+docs: $(STAMP)
+	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
+	@echo "Documentation: docs/_build/html/index.html"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
 
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) results .pytest_cache docs/_build

@@ -7,6 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -33,6 +34,20 @@ class _Group(click.Group):
 @click.version_option(package_name="roi-engine")
 def main() -> None:
     """Return on investment of mental-health prevention programmes, by sector, with uncertainty."""
+    warnings.showwarning = _one_line_warning
+
+
+_show_warning = warnings.showwarning
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A scenario warning as one line on stderr (``roi-engine: warning: ...``); others as usual."""
+    from roi_engine.inputs.scenario import ScenarioWarning
+
+    if issubclass(category, ScenarioWarning):
+        click.echo(f"roi-engine: warning: {message}", err=True)
+    else:
+        _show_warning(message, category, filename, lineno, file, line)
 
 
 draws_option = click.option("--draws", type=click.IntRange(min=1), default=None,
@@ -45,8 +60,10 @@ params_option = click.option(
     "--params", "params_source", type=click.Path(path_type=Path), default=None,
     help="Parameters from this workbook (.xlsx, see 'params export') or folder of CSV tables.")
 library_option = click.option(
-    "--library", "library_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-    show_default=True, help="Folder holding interventions/ (for a scenario given as a workbook).")
+    "--library", "library_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Your own library folder, holding interventions/ and parameters/ (default: the scenario's "
+         "own folders; for a workbook, its folder or the working folder when they hold interventions/; "
+         "else the library shipped with roi-engine).")
 
 
 @main.command()
@@ -59,11 +76,13 @@ library_option = click.option(
 @click.option("--overwrite", is_flag=True, help="Replace an earlier run's folder given as --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | None,
-        params_source: Path | None, library_dir: Path, overwrite: bool, quiet: bool) -> None:
-    """Run SCENARIO (a TOML file, or a parameter workbook with its Scenario sheet) and write results.
+        params_source: Path | None, library_dir: Path | None, overwrite: bool, quiet: bool) -> None:
+    """Run SCENARIO (a TOML file, a parameter workbook with its Scenario sheet, or the name of a
+    shipped scenario such as 'default') and write results.
 
     \b
     Examples:
+        roi-engine run default --draws 2000
         roi-engine run scenarios/default.toml --draws 20000 --seed 1 --out results/bham
         roi-engine run scenarios/default.toml --params my_params.xlsx
         roi-engine run my_params.xlsx --library .
@@ -85,6 +104,7 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
         results = run_model(loaded, progress=bar.update)
         written = write_run(out_dir, loaded, results, overwrite=overwrite,
                             step=lambda name: bar.update(extra))
+    click.echo(_library_line(loaded))
     click.echo(format_summary(results))
     click.echo("")
     click.echo(format_cost_sharing(cost_sharing(results, results.sharing_rule)))
@@ -122,19 +142,35 @@ def report(run_dir: Path) -> None:
     click.echo(f"Re-rendered {len(written)} files in {run_dir}/ from {run_dir / 'results.nc'}.")
 
 
-def _load(scenario: Path, params_source: Path | None, library_dir: Path):
-    """A scenario from a TOML or a workbook, with parameters from CSV tables or a workbook."""
+def _load(scenario: Path, params_source: Path | None, library_dir: Path | None):
+    """A scenario from a TOML, a workbook or a shipped scenario's name, with parameters from CSV
+    tables or a workbook, and programmes from ``library_dir`` or as :func:`find_library` says."""
     from roi_engine.inputs.excel import is_workbook, load_scenario_with_workbook, load_workbook_scenario
+    from roi_engine.inputs.library import find_library, resolve_scenario
     from roi_engine.inputs.scenario import load_scenario
 
+    scenario = resolve_scenario(scenario)
     if is_workbook(scenario):
         if params_source is not None:
             raise InputError("a workbook scenario carries its own parameters; drop --params",
                              file=scenario)
-        return load_workbook_scenario(scenario, interventions_dir=library_dir / "interventions")
+        library = find_library(library_dir, scenario.parent, Path.cwd())
+        return load_workbook_scenario(scenario, interventions_dir=library.interventions)
     if params_source is not None and is_workbook(params_source):
         return load_scenario_with_workbook(scenario, params_source)
-    return load_scenario(scenario, parameters_dir=params_source)
+    if library_dir is None:
+        return load_scenario(scenario, parameters_dir=params_source)
+    library = find_library(library_dir)
+    return load_scenario(scenario, parameters_dir=params_source or library.parameters,
+                         interventions_dir=library.interventions)
+
+
+def _library_line(loaded) -> str:
+    """``Library:      <folder> (where it came from)``, aligned with the settings block below it."""
+    from roi_engine.inputs.library import library_of
+
+    folder = next(iter(loaded.library.paths.values())).parent
+    return f"{'Library:':<14}{library_of(folder).describe()}"
 
 
 SENSITIVITY_METHODS = ("tornado", "switching", "sobol", "morris", "delta", "evppi")
@@ -155,7 +191,7 @@ SENSITIVITY_METHODS = ("tornado", "switching", "sobol", "morris", "delta", "evpp
 @library_option
 def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: int,
                 draws: int | None, seed: int | None, out_dir: Path | None,
-                params_source: Path | None, library_dir: Path) -> None:
+                params_source: Path | None, library_dir: Path | None) -> None:
     """Which assumptions the answer hangs on, and what better evidence would be worth.
 
     \b
@@ -177,6 +213,7 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
         check_output_folder(out_dir, loaded, overwrite=False)
     else:
         check_output_folder(out_dir, loaded, overwrite=True)
+    click.echo(_library_line(loaded))
     text, table = run_sensitivity(loaded, method, output_text=output_text, n_base=n_base,
                                   chart_dir=out_dir / "charts" if method == "tornado" else None)
     try:
@@ -201,9 +238,11 @@ def params() -> None:
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The workbook to write (.xlsx).")
 @click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Fill the Scenario sheet from this scenario.")
+              default=None, help="Fill the Scenario sheet from this scenario (a file, or a shipped "
+                                 "scenario's name such as 'default').")
 @click.option("--params", "params_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Folder of CSV parameter tables (default: the scenario's, or ./parameters).")
+              default=None, help="Folder of CSV parameter tables (default: the scenario's, else "
+                                 "./parameters, else the library shipped with roi-engine).")
 @click.option("--force", is_flag=True, help="Replace the workbook if it exists.")
 def params_export(out_path: Path, scenario_path: Path | None, params_dir: Path | None,
                   force: bool) -> None:
@@ -214,11 +253,16 @@ def params_export(out_path: Path, scenario_path: Path | None, params_dir: Path |
         roi-engine params export --out birmingham.xlsx --scenario scenarios/default.toml
     """
     from roi_engine.inputs.excel import export_workbook
+    from roi_engine.inputs.library import find_library, resolve_scenario
     from roi_engine.inputs.scenario import load_scenario
 
-    scenario = load_scenario(scenario_path, parameters_dir=params_dir) if scenario_path else None
+    scenario = None
+    if scenario_path is not None:
+        scenario = load_scenario(resolve_scenario(scenario_path), parameters_dir=params_dir)
     if params_dir is None:
-        params_dir = (scenario_path.parent / scenario.spec.parameters_dir) if scenario else Path("parameters")
+        params_dir = (Path(next(iter(scenario.registry.values())).file).parent.resolve() if scenario
+                      else find_library(None, Path.cwd()).parameters)
+    click.echo(f"Parameters from {params_dir}")
     path = export_workbook(out_path, params_dir, scenario, overwrite=force)
     click.echo(f"Workbook written to {path}. Edit the yellow cells, then: roi-engine params check {path}")
 
@@ -226,12 +270,54 @@ def params_export(out_path: Path, scenario_path: Path | None, params_dir: Path |
 @params.command("check")
 @click.argument("workbook", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--library", "library_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True, help="Folder holding interventions/.")
-def params_check(workbook: Path, library_dir: Path) -> None:
+              default=None, help="Folder holding interventions/ (default: the workbook's folder or the "
+                                 "working folder when they hold one, else the shipped library).")
+def params_check(workbook: Path, library_dir: Path | None) -> None:
     """Check a parameter workbook cell by cell; print a summary, or the first problem and exit 2."""
     from roi_engine.inputs.excel import check_workbook
+    from roi_engine.inputs.library import find_library
 
-    click.echo(check_workbook(workbook, interventions_dir=library_dir / "interventions"))
+    library = find_library(library_dir, workbook.parent, Path.cwd())
+    click.echo(check_workbook(workbook, interventions_dir=library.interventions))
+
+
+@main.command()
+@click.argument("area")
+@click.option("--programmes", default=None,
+              help="Intervention ids, comma-separated (default: the default portfolio); "
+                   "`roi-engine interventions` lists them.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The scenario file to write (.toml).")
+@click.option("--library", "library_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Your own library folder (default: the working folder when it holds interventions/, "
+                   "else the shipped library).")
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+def init(area: str, programmes: str | None, out_path: Path, library_dir: Path | None, force: bool) -> None:
+    """Write a scenario for AREA (a name or ONS code), every setting commented.
+
+    \b
+    Examples:
+        roi-engine init manchester --out manchester.toml
+        roi-engine init E08000003 --programmes kiva_anti_bullying,debt_advice --out mcr.toml
+    """
+    from roi_engine.inputs.library import find_library
+    from roi_engine.inputs.population import find_area, search_areas
+    from roi_engine.inputs.scenario_template import scenario_text, write_scenario
+
+    try:
+        found = find_area(area)
+    except InputError as exc:
+        matches = search_areas(area, limit=6)
+        if len(matches) != 1 or area.strip().lower() not in matches[0].name.lower():
+            names = ", ".join(str(a) for a in matches[:5])
+            raise InputError(exc.message, where="AREA",
+                             hint=f"did you mean {names}? (`roi-engine areas {area}` lists them)" if names
+                             else exc.hint) from None
+        found = matches[0]
+    chosen = [p.strip() for p in programmes.split(",") if p.strip()] if programmes else None
+    library = find_library(library_dir, Path.cwd())
+    path = write_scenario(out_path, scenario_text(found, library, chosen), overwrite=force)
+    click.echo(f"Scenario for {found} written to {path}. Edit it, then: roi-engine run {path}")
 
 
 @main.command()
@@ -250,31 +336,35 @@ def areas(query: str, limit: int) -> None:
 
 @main.command()
 @click.option("--library", "library_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True,
-              help="Folder holding interventions/ and parameters/.")
-def interventions(library_dir: Path) -> None:
+              default=None, help="Folder holding interventions/ and parameters/ (default: the working "
+                                 "folder when it holds them, else the shipped library).")
+def interventions(library_dir: Path | None) -> None:
     """List the intervention library: life stage, target ages, cost per participant, price year."""
     from roi_engine.inputs.interventions import InterventionLibrary
+    from roi_engine.inputs.library import find_library
     from roi_engine.inputs.parameters import SECTORS_FILE, ParameterRegistry
     from roi_engine.inputs.sectors import SectorTable
 
-    params = library_dir / "parameters"
+    found = find_library(library_dir, Path.cwd())
+    params = found.parameters
     registry = ParameterRegistry.from_dir(params)
-    library = InterventionLibrary.from_dir(library_dir / "interventions", registry,
+    library = InterventionLibrary.from_dir(found.interventions, registry,
                                            SectorTable.from_csv(params / SECTORS_FILE))
     click.echo(format_interventions(library, registry))
 
 
 @main.command()
 @click.option("--library", "library_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("."), show_default=True,
-              help="Folder holding interventions/ and parameters/.")
+              default=None, help="Folder holding interventions/ and parameters/ (default: the working "
+                                 "folder when it holds them, else the shipped library).")
 @draws_option
-def validation(library_dir: Path, draws: int | None) -> None:
+def validation(library_dir: Path | None, draws: int | None) -> None:
     """Our benefit per £1 against the published LSE/PHE 2017 (and ESSENCE) headline figures."""
     from roi_engine.analyses.validation import markdown, validation_table
+    from roi_engine.inputs.library import find_library
 
-    click.echo(markdown(validation_table(library_dir, draws=draws or 2000)))
+    root = find_library(library_dir, Path.cwd()).root
+    click.echo(markdown(validation_table(root, draws=draws or 2000)))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,19 +3,19 @@
 A parameter's distribution is named in its table row (``distribution``) with up to four numbers
 ``p1..p4`` whose meaning depends on the name:
 
-==============  ============  ========  ======  ======
-distribution    p1            p2        p3      p4
-==============  ============  ========  ======  ======
-``fixed``       --            --        --      --
-``beta``        alpha         beta      --      --
-``gamma``       shape         scale     --      --
-``lognormal``   mean of log   SD of log --      --
-``normal``      mean          SD        --      --
-``truncnormal`` mean          SD        low     high
-``triangular``  low           mode      high    --
-``pert``        low           mode      high    --
-``uniform``     low           high      --      --
-==============  ============  ========  ======  ======
+===============  ============  =========  ======  ======
+distribution     p1            p2         p3      p4
+===============  ============  =========  ======  ======
+``fixed``        --            --         --      --
+``beta``         alpha         beta       --      --
+``gamma``        shape         scale      --      --
+``lognormal``    mean of log   SD of log  --      --
+``normal``       mean          SD         --      --
+``truncnormal``  mean          SD         low     high
+``triangular``   low           mode       high    --
+``pert``         low           mode       high    --
+``uniform``      low           high       --      --
+===============  ============  =========  ======  ======
 
 :func:`build` turns a name and its numbers into a frozen ``scipy.stats`` distribution (or ``None`` for
 ``fixed``). Draws come from the inverse CDF (``ppf``) of uniform numbers, so Monte Carlo, Latin

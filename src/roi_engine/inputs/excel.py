@@ -64,8 +64,10 @@ from roi_engine.inputs.parameters import (
     SECTORS_FILE,
     Parameter,
     ParameterRegistry,
+    _number,
     _parse_row,
 )
+from roi_engine.inputs.recentre import recentre
 from roi_engine.inputs.scenario import Scenario, ScenarioSpec, load_scenario_data
 from roi_engine.inputs.sectors import COLUMNS as SECTOR_COLUMNS
 from roi_engine.inputs.sectors import YES_NO, Sector, SectorTable
@@ -115,6 +117,9 @@ BOLD = Font(bold=True)
 
 SPARE_ROWS = 300  # rows below a table that carry its drop-down lists, for rows a user adds
 
+# Optional column a user may add to a parameter sheet: a new central value for the row's distribution.
+NEW_CENTRAL_VALUE = "new_central_value"
+PARAMETER_SHEET_COLUMNS = (*COLUMNS, NEW_CENTRAL_VALUE)
 PARAMETER_INPUT_COLUMNS = ("value", "distribution", "p1", "p2", "p3", "p4", "price_year", "source", "notes",
                            "grade")
 PARAMETER_WIDTHS = {"name": 36, "value": 12, "distribution": 13, "p1": 11, "p2": 11, "p3": 11, "p4": 11,
@@ -671,6 +676,10 @@ def _write_readme(ws: Worksheet, tables: Sequence[tuple[str, str]], registry: Pa
              f"{deflator.last_year}; results are converted with the HM Treasury GDP deflator.", None),
         ("", "Scenario sheet: a blank reach, uptake or delivery_years uses the programme's own value.",
          None),
+        ("", "A new central value only: add a column headed new_central_value to a parameter sheet and put "
+             "your number in it. The row's value becomes that number and its distribution is re-centred on "
+             "it with the same relative spread (low, mode and high scaled alike); notes records it. Or "
+             "type the value and change p1..p4 yourself, or set the distribution to 'fixed'.", None),
         ("", "", None),
         ("Distributions", "p1, p2, p3, p4", BOLD),
     ]
@@ -1018,14 +1027,14 @@ def _read_parameter_sheet(book: _Book, sheet: str) -> list[tuple[Parameter, str]
     """Every parameter row of a sheet, validated by the CSV row parser, with the cell of its name."""
     book.no_merged_cells(sheet)
     header = _first_row(book, sheet)
-    table = _read_table(book, sheet, header, book.grid(sheet).max_row, COLUMNS, REQUIRED_COLUMNS,
-                        "put comments in the 'notes' column, or clear the cell")
+    table = _read_table(book, sheet, header, book.grid(sheet).max_row, PARAMETER_SHEET_COLUMNS,
+                        REQUIRED_COLUMNS, "put comments in the 'notes' column, or clear the cell")
     deflator = DeflatorTable.default()
     found = []
     for row in table.rows:
         cells = {name: book.text(sheet, row, col) for name, col in table.columns.items()}
-        raw = pd.Series(cells, dtype=object)
         try:
+            raw = pd.Series(_recentred(cells, book.path, row), dtype=object)
             parameter = _parse_row(raw, book.path, row)
             if parameter.price_year is not None:
                 deflator.index(parameter.price_year)
@@ -1040,6 +1049,36 @@ def _read_parameter_sheet(book: _Book, sheet: str) -> list[tuple[Parameter, str]
                          where=_ref(sheet, f"A{header + 1}"),
                          hint="restore the rows from a freshly exported workbook")
     return found
+
+
+def _recentred(cells: dict[str, str], path: Path, row: int) -> dict[str, str]:
+    """A parameter row's cells with its distribution re-centred on ``new_central_value`` when given.
+
+    The row's ``value`` becomes the new central value and ``p1..p4`` are moved by
+    :func:`~roi_engine.inputs.recentre.recentre` (same relative spread); ``notes`` says so. Rows
+    without a new central value, or whose distribution is itself invalid, are returned unchanged (the
+    row parser then reports them).
+    """
+    text = cells.get(NEW_CENTRAL_VALUE, "").strip()
+    name = cells.get("distribution", "").strip().lower()
+    if not text or name not in DISTRIBUTIONS:
+        return cells
+    raw = pd.Series(cells, dtype=object)
+    new = _number(raw, NEW_CENTRAL_VALUE, path, row)
+    old = tuple(_number(raw, f"p{i}", path, row) for i in range(1, len(DISTRIBUTIONS[name]) + 1))
+    if any(p is None for p in old):
+        return cells
+    try:
+        params = recentre(name, old, new)
+    except ValueError as exc:
+        raise InputError(str(exc), file=path, where=f"row {row}, column '{NEW_CENTRAL_VALUE}'") from None
+    was = cells.get("value", "").strip() or "blank"
+    note = f"Re-centred on {new:g} (value was {was}) with the same relative spread (new_central_value)."
+    updated = dict(cells, value=repr(new),
+                   notes=" ".join(part for part in (cells.get("notes", "").strip(), note) if part))
+    for i, p in enumerate(params, start=1):
+        updated[f"p{i}"] = repr(p)
+    return updated
 
 
 def _read_sectors(book: _Book, expected: Sequence[str]) -> SectorTable:

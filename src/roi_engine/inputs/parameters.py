@@ -256,6 +256,22 @@ def _number(raw: pd.Series, column: str, path: Path, row: int) -> float | None:
     return value
 
 
+def outside_range_hint(dist_name: str, value: float) -> str:
+    """What to change when a point value lies outside its distribution's range: the bounds (named by
+    column), the distribution (``fixed``), or, in the parameter workbook, a ``new_central_value``."""
+    meanings = DISTRIBUTIONS[dist_name]
+    bounds = [f"p{i} ({m})" for i, m in enumerate(meanings, start=1) if m in ("low", "high")]
+    if bounds:
+        first = f"change {' and '.join(bounds)} so that the range includes {value:g}"
+    elif dist_name == "beta":
+        first = "a beta distribution covers 0 to 1 only: choose another distribution"
+    else:
+        first = f"a {dist_name} distribution takes positive values only: choose another distribution"
+    return (f"{first}; or set distribution to 'fixed' and clear p1..p{len(meanings)}; or, in the "
+            f"parameter workbook, keep the old value and put {value:g} in a column headed "
+            "'new_central_value', which re-centres the distribution with the same relative spread")
+
+
 def _parse_row(raw: pd.Series, path: Path, row: int) -> Parameter:
     def where(column: str) -> str:
         return f"row {row}, column '{column}'"
@@ -310,7 +326,7 @@ def _parse_row(raw: pd.Series, path: Path, row: int) -> Parameter:
     if not low <= value <= high:
         raise InputError(
             f"value {value:g} lies outside its {dist_name} distribution's range ({low:g} to {high:g})",
-            file=path, where=where("value"))
+            file=path, where=where("value"), hint=outside_range_hint(dist_name, value))
 
     price_text = _cell(raw, "price_year")
     price_year = None

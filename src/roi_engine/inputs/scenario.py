@@ -3,12 +3,17 @@
 ``scenarios/<name>.toml`` (format in ``docs/file_formats.md``) is validated with pydantic, then
 resolved: the area looked up in the ONS table, the parameter registry, sectors and intervention
 library read from ``parameters/`` and ``interventions/`` (by default the folders beside the
-``scenarios/`` folder), every override and correlation checked.
+``scenarios/`` folder; when those do not exist and the scenario does not name its own, the library
+shipped with roi-engine, see :mod:`roi_engine.inputs.library`), every override and correlation checked.
+A scenario whose name mentions another area than its ``area`` gets a :class:`ScenarioWarning`.
 """
 
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,9 +21,10 @@ from pydantic import Field, field_validator
 
 from roi_engine.errors import InputError
 from roi_engine.inputs.interventions import InterventionLibrary, InterventionSpec
+from roi_engine.inputs.library import shipped_library
 from roi_engine.inputs.money import DeflatorTable, DiscountScheme, PriceYear, parse_price_year
 from roi_engine.inputs.parameters import SECTORS_FILE, ParameterRegistry
-from roi_engine.inputs.population import Area, find_area
+from roi_engine.inputs.population import Area, find_area, list_areas
 from roi_engine.inputs.sectors import SectorTable
 from roi_engine.inputs.sharing_rule import SharingRule, default_contributors
 from roi_engine.inputs.specs import StrictModel, read_toml, validate
@@ -29,6 +35,10 @@ RUN_SETTINGS = frozenset({"draws", "seed", "sampling", "chunk_size", "horizon", 
                           "qaly_value"})
 """Scenario settings that :meth:`Scenario.with_settings` may change."""
 
+
+class ScenarioWarning(UserWarning):
+    """Something in a scenario that is probably a mistake but still runs (e.g. a name that mentions
+    another area than the one modelled)."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +175,8 @@ class Scenario:
                         self.correlations, self.sharing)
 
 
-def load_scenario(path: str | Path, *, parameters_dir: str | Path | None = None) -> Scenario:
+def load_scenario(path: str | Path, *, parameters_dir: str | Path | None = None,
+                  interventions_dir: str | Path | None = None) -> Scenario:
     """Read, validate and resolve a scenario TOML.
 
     Parameters
@@ -173,29 +184,38 @@ def load_scenario(path: str | Path, *, parameters_dir: str | Path | None = None)
     path : str or Path
     parameters_dir : str or Path, optional
         Read parameters from here instead of the scenario's ``parameters_dir``.
+    interventions_dir : str or Path, optional
+        Read programmes from here instead of the scenario's ``interventions_dir``.
     """
     path = Path(path)
-    return load_scenario_data(read_toml(path), path=path, parameters_dir=parameters_dir)
+    return load_scenario_data(read_toml(path), path=path, parameters_dir=parameters_dir,
+                              interventions_dir=interventions_dir)
 
 
-def load_scenario_data(data: dict, *, path: str | Path,
-                       parameters_dir: str | Path | None = None) -> Scenario:
+def load_scenario_data(data: dict, *, path: str | Path, parameters_dir: str | Path | None = None,
+                       interventions_dir: str | Path | None = None) -> Scenario:
     """Validate and resolve a scenario given as a dict (as read from TOML or built in code).
 
     ``path`` names the scenario in error messages; relative folders are resolved from its parent.
+    A folder left at its default that does not exist is taken from the shipped library.
     """
     path = Path(path)
     spec = validate(ScenarioSpec, data, path)
     base = path.parent
-    params_dir = Path(parameters_dir) if parameters_dir else (base / spec.parameters_dir)
+    params_dir = Path(parameters_dir) if parameters_dir else _folder(spec, base, "parameters_dir")
+    programmes_dir = (Path(interventions_dir) if interventions_dir
+                      else _folder(spec, base, "interventions_dir"))
     registry = ParameterRegistry.from_dir(params_dir)
     sectors = SectorTable.from_csv(params_dir / SECTORS_FILE)
-    library = InterventionLibrary.from_dir(base / spec.interventions_dir, registry, sectors)
+    library = InterventionLibrary.from_dir(programmes_dir, registry, sectors)
 
     try:
         area = find_area(spec.area)
     except InputError as exc:
         raise InputError(exc.message, file=path, where="area", hint=exc.hint) from None
+    mismatch = area_name_mismatch(spec.name, area)
+    if mismatch:
+        warnings.warn(ScenarioWarning(f"{path}: {mismatch}"), stacklevel=2)
     try:
         price_year = parse_price_year(spec.price_year)
         deflator = DeflatorTable.default()
@@ -234,3 +254,44 @@ def load_scenario_data(data: dict, *, path: str | Path,
                          hint=exc.hint) from None
     return Scenario(spec, path, area, price_year, discounting, deflator, registry, sectors,
                     library, tuple(chosen), tuple(correlations), sharing)
+
+
+def _folder(spec: ScenarioSpec, base: Path, setting: str) -> Path:
+    """The folder a scenario setting names, relative to the scenario; a default that does not exist
+    falls back to the shipped library (a folder the scenario names itself never does)."""
+    folder = base / getattr(spec, setting)
+    if setting in spec.model_fields_set or folder.is_dir():
+        return folder
+    shipped = shipped_library()
+    return shipped.interventions if setting == "interventions_dir" else shipped.parameters
+
+
+@lru_cache(maxsize=1)
+def _area_name_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """(code, whole-word pattern) for every area, matching the name as capitalised in the table ('Bristol,
+    City of' as 'Bristol', 'NORTH EAST' as 'North East'), so the word 'reading' is not Reading."""
+    patterns = []
+    for a in list_areas():
+        name = re.sub(r",.*$", "", a.name).strip()
+        if name.isupper():
+            name = " ".join(w.lower() if w in ("AND", "THE", "OF") else w.capitalize() for w in name.split())
+        patterns.append((a.code, re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])")))
+    return tuple(patterns)
+
+
+def area_name_mismatch(name: str, area: Area) -> str | None:
+    """A warning when a scenario's ``name`` mentions an area but not the one it models, else None.
+
+    e.g. a copy of the Birmingham scenario with ``area = "E08000003"`` still named "Birmingham
+    prevention portfolio" would title Manchester's report "Birmingham".
+    """
+    own = dict(_area_name_patterns()).get(area.code)
+    if own is not None and own.search(name):
+        return None
+    others = [find_area(code) for code, pattern in _area_name_patterns()
+              if code != area.code and pattern.search(name)]
+    if not others:
+        return None
+    mentioned = max(others, key=lambda a: len(a.name))  # 'North East Lincolnshire', not 'North East'
+    return (f"the scenario's name '{name}' mentions {mentioned.name} but its area is {area}: "
+            f"rename it (the name titles the report), or set area = \"{mentioned.code}\"")
