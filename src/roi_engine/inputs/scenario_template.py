@@ -93,6 +93,8 @@ def scenario_text(area: Area, library: Library, programmes: Sequence[str] | None
               "public_sector (cash to public budgets) | economic (+ earnings) | societal (+ health)"),
         _line(f"discounting = {_toml(default.get('discounting', 'green_book'))}",
               f"discount-rate scheme, one of: {schemes}"),
+        _line(f"qaly_value = {_toml(str(default.get('qaly_value') or 'green_book'))}",
+              "value of a QALY: green_book (£70,000, 2020/21) | nice_20k | nice_30k | dhsc_15k"),
         _line(f"draws = {int(default.get('draws', 10000))}",
               "Monte Carlo draws: more gives steadier intervals, takes longer"),
         _line(f"seed = {int(default.get('seed', 20261123))}",
