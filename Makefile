@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench clean browser
+.PHONY: demo test lint bench clean browser libreoffice
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,12 @@ browser:
 	@if [ -x "$(CHROMIUM)" ]; then echo "chromium present: $(CHROMIUM)"; \
 	else $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; fi
 
-test: $(STAMP) browser
+# Headless LibreOffice Calc (Debian's package) recalculates the audit workbook (tests/test_audit.py).
+libreoffice:
+	@if command -v soffice >/dev/null 2>&1; then echo "soffice present: $$(command -v soffice)"; \
+	else $(SUDO) apt-get update && $(SUDO) apt-get install -y libreoffice-calc; fi
+
+test: $(STAMP) browser libreoffice
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
