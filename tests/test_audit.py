@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from openpyxl import load_workbook
+from test_overlap import library as overlap_library
 
 from roi_engine.analyses.sharing import rule_contributions
 from roi_engine.inputs.accounting import KINDS, kind_discount_factors, perspective_weights
@@ -109,14 +110,22 @@ def recalculated(tmp_path_factory):
     other.discount = kind_discount_factors(DiscountScheme("changed", bands), scenario.horizon)
     engine["rate"] = other.evaluate(other.base_case())
 
+    # Two programmes changing the same outcome in the same people: the overlap adjustment applies.
+    root = overlap_library(tmp, low=25, high=34, eligible="0.2")
+    both = Model(load_scenario(root / "scenarios" / "both.toml"))
+    assert both.overlaps
+    paths["overlap"] = tmp / "overlap.xlsx"
+    build_audit_workbook(both).save(paths["overlap"])
+    engine["overlap"] = both.evaluate(both.base_case())
+
     out = recalculate(list(paths.values()), tmp)
     books = {case: load_workbook(p, data_only=True) for case, p in zip(paths, out, strict=True)}
-    return model, engine, books
+    return model, engine, books, both
 
 
 @pytest.mark.parametrize("case", ["base", "effect", "cost", "rate"])
 def test_present_values_equal_the_engine(recalculated, case):
-    model, engine, books = recalculated
+    model, engine, books, _ = recalculated
     n_sectors = len(model.scenario.sectors)
     pv = engine[case].pv[0]
     worst = {}
@@ -131,7 +140,7 @@ def test_present_values_equal_the_engine(recalculated, case):
 
 def test_the_changes_move_the_answer(recalculated):
     """A test of the changed cases that could not pass by accident: each change moves its programme."""
-    model, engine, _ = recalculated
+    model, engine, _, _ = recalculated
     ids = [p.spec.id for p in model.plans]
     for case, programme in (("effect", "kiva_anti_bullying"), ("cost", "parenting_conduct_problems")):
         i = ids.index(programme)
@@ -141,7 +150,7 @@ def test_the_changes_move_the_answer(recalculated):
 
 @pytest.mark.parametrize("case", ["base", "rate"])
 def test_payback_and_cost_sharing_equal_the_engine(recalculated, case):
-    model, engine, books = recalculated
+    model, engine, books, _ = recalculated
     scenario = model.scenario
     summary = engine[case]
     for i, plan in enumerate(model.plans):
@@ -172,7 +181,7 @@ def test_payback_and_cost_sharing_equal_the_engine(recalculated, case):
 
 
 def test_every_formula_is_live_and_no_text_is_a_formula(recalculated):
-    model, _, _ = recalculated
+    model, _, _, _ = recalculated
     wb = build_audit_workbook(model)
     for ws in wb.worksheets:
         assert str(ws["A2"].value).startswith("How to read"), ws.title
@@ -191,3 +200,15 @@ def test_every_formula_is_live_and_no_text_is_a_formula(recalculated):
 def test_safe_text_never_starts_a_formula(text):
     assert not safe_text(text).startswith(("=", "+", "-", "@"))
     assert safe_text(text).endswith(text)
+
+
+def test_overlap_adjustment_is_noted_and_the_values_equal_the_engine(recalculated):
+    _, engine, books, both = recalculated
+    pv = engine["overlap"].pv[0]
+    for i, plan in enumerate(both.plans):
+        ws = books["overlap"][plan.spec.id[:31]]
+        got = present_values(ws, len(both.scenario.sectors))
+        assert max_relative_difference(got, pv[i]) <= TOLERANCE, plan.spec.id
+        row = next(c.row for c in ws["A"] if c.value == "overlap adjustment (value from the engine)")
+        assert str(ws.cell(row=row, column=2).value).startswith("overlap applies")
+        assert sum(ws.cell(row=row, column=4 + y).value for y in range(both.scenario.horizon)) > 0

@@ -44,6 +44,7 @@ FIRST_YEAR_COLUMN = 4
 BOLD = Font(bold=True)
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 VALUE_FILL = PatternFill("solid", fgColor="E2EFDA")
+MONEY_FORMAT = "#,##0.00"
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -74,7 +75,7 @@ class Sheet:
 
     ws: object
     row: int = 1
-    notes: list[str] = field(default_factory=list)
+    money_rows: set[int] = field(default_factory=set)
 
     def text(self, row: int, column: int, value, *, bold: bool = False) -> None:
         cell = self.ws.cell(row=row, column=column)
@@ -104,8 +105,16 @@ class Sheet:
         self.text(r, 1, label)
         if detail:
             self.text(r, 2, detail)
+        if "GBP" in detail:
+            self.money_rows.add(r)
         self.row += 1
         return r
+
+    def finish(self) -> None:
+        """Money rows shown as #,##0.00 (the cells keep full precision)."""
+        for r in self.money_rows:
+            for cell in self.ws[r][2:]:
+                cell.number_format = MONEY_FORMAT
 
 
 def _note(sheet: Sheet, title: str, lines: list[str]) -> None:
@@ -119,6 +128,7 @@ def _years_header(sheet: Sheet, n_years: int) -> int:
     for y in range(n_years):
         sheet.number(r, FIRST_YEAR_COLUMN + y, y, fill=None)
         sheet.ws.cell(row=r, column=FIRST_YEAR_COLUMN + y).font = BOLD
+        sheet.ws.cell(row=r, column=FIRST_YEAR_COLUMN + y).number_format = "0"
     return r
 
 
@@ -366,7 +376,7 @@ def _programme_sheet(wb: Workbook, model: Model, index: int, overlap_units: np.n
     sheet.heading("Flows by sector and kind (GBP, undiscounted)")
     flow_rows = {}
     for cell in cells:
-        fr = sheet.label_row(f"{sectors[cell[0]]}: {KINDS[cell[1]]}")
+        fr = sheet.label_row(f"{sectors[cell[0]]}: {KINDS[cell[1]]}", "GBP")
         for y in range(n_years):
             c = year_column(y)
             sheet.formula(fr, FIRST_YEAR_COLUMN + y, "+".join(f"{c}{r}" for r in components[cell]))
@@ -381,7 +391,7 @@ def _programme_sheet(wb: Workbook, model: Model, index: int, overlap_units: np.n
     sheet.heading("Discounted flows (GBP); column C: 1 if the perspective counts the cell")
     discounted_rows = {}
     for cell in cells:
-        dr = sheet.label_row(f"{sectors[cell[0]]}: {KINDS[cell[1]]}, discounted")
+        dr = sheet.label_row(f"{sectors[cell[0]]}: {KINDS[cell[1]]}, discounted", "GBP")
         sheet.number(dr, 3, weights[cell], fill=VALUE_FILL)
         rate_row = factor_rows[VALUE_TYPE_RATE_KIND[KINDS[cell[1]]]]
         for y in range(n_years):
@@ -409,6 +419,7 @@ def _programme_sheet(wb: Workbook, model: Model, index: int, overlap_units: np.n
     for s, name in enumerate(sectors):
         r += 1
         sheet.text(r, 1, name)
+        sheet.money_rows.add(r)
         for k in range(len(KINDS)):
             if (s, k) in discounted_rows:
                 dr = discounted_rows[(s, k)]
@@ -432,6 +443,7 @@ def _programme_sheet(wb: Workbook, model: Model, index: int, overlap_units: np.n
     sheet.ws.column_dimensions["A"].width = 55
     sheet.ws.column_dimensions["B"].width = 40
     sheet.ws.freeze_panes = "D4"
+    sheet.finish()
     return ProgrammeCells(sheet=title, pv=pv_cells, net_row=net_row)
 
 
@@ -483,6 +495,7 @@ def _portfolio_sheet(wb: Workbook, model: Model, programmes: list[ProgrammeCells
     for s, name in enumerate(sectors):
         r += 1
         sheet.text(r, 1, name)
+        sheet.money_rows.add(r)
         for k in range(len(KINDS)):
             parts = [f"'{p.sheet}'!{p.pv[(s, k)]}" for p in programmes if (s, k) in p.pv]
             sheet.formula(r, FIRST_YEAR_COLUMN + k, "+".join(parts) or "0")
@@ -525,6 +538,7 @@ def _portfolio_sheet(wb: Workbook, model: Model, programmes: list[ProgrammeCells
     _sharing_table(sheet, scenario, rule, sectors, pv_rows, counted)
     sheet.ws.column_dimensions["A"].width = 45
     sheet.ws.column_dimensions["B"].width = 35
+    sheet.finish()
 
 
 SHARING_COLUMNS = ("cost as modelled", "cash-releasing benefit", "social value (non-cash)",
@@ -553,6 +567,7 @@ def _sharing_table(sheet: Sheet, scenario, rule, sectors, pv_rows, counted) -> N
         r = first + s
         pv = pv_rows[name]
         sheet.text(r, 1, name)
+        sheet.money_rows.add(r)
         sheet.formula(r, FIRST_YEAR_COLUMN + 0, counted(0, pv))
         sheet.formula(r, FIRST_YEAR_COLUMN + 1, f"{counted(1, pv)}+{counted(2, pv)}")
         sheet.formula(r, FIRST_YEAR_COLUMN + 2, counted(3, pv))
@@ -562,6 +577,7 @@ def _sharing_table(sheet: Sheet, scenario, rule, sectors, pv_rows, counted) -> N
         sheet.formula(r, FIRST_YEAR_COLUMN + 6, _contribution(rule.rule, r, total_row, first, last, L))
         sheet.formula(r, FIRST_YEAR_COLUMN + 7, f"{L['cash']}{r}-{L['contribution']}{r}")
     sheet.text(total_row, 1, "total", bold=True)
+    sheet.money_rows.update({total_row, total_row + 1})
     for c in range(len(SHARING_COLUMNS)):
         letter = year_column(c)
         sheet.formula(total_row, FIRST_YEAR_COLUMN + c, f"SUM({letter}{first}:{letter}{last})")
