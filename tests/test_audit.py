@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ DEFAULT = ROOT / "scenarios" / "default.toml"
 TOLERANCE = 1e-9
 EFFECT = "kiva_or_victimisation"        # an effect size (odds ratio)
 UNIT_COST = "par_cost_per_child"        # a unit cost
+NEW_DELIVERY_YEAR = 6
 NEW_STANDARD_RATE = 0.05                # instead of the Green Book's 3.5% in years 0-30
 
 
@@ -110,6 +112,22 @@ def recalculated(tmp_path_factory):
     other.discount = kind_discount_factors(DiscountScheme("changed", bands), scenario.horizon)
     engine["rate"] = other.evaluate(other.base_case())
 
+    # A delivery year added to KiVa (a cohort starting in year 6) moves both costs and outcomes.
+    changed = load_workbook(paths["base"])
+    ws = changed["kiva_anti_bullying"]
+    row = next(c.row for c in ws["A"] if c.value == "cohort starts in the year (1 = yes)")
+    ws.cell(row=row, column=4 + NEW_DELIVERY_YEAR).value = 1.0
+    paths["delivery"] = tmp / "delivery.xlsx"
+    changed.save(paths["delivery"])
+    other = Model(scenario)
+    i = [p.spec.id for p in other.plans].index("kiva_anti_bullying")
+    delivery = other.plans[i].delivery.copy()
+    delivery[NEW_DELIVERY_YEAR] = 1.0
+    plans = list(other.plans)
+    plans[i] = replace(plans[i], delivery=delivery)
+    other.plans = tuple(plans)
+    engine["delivery"] = other.evaluate(other.base_case())
+
     # Two programmes changing the same outcome in the same people: the overlap adjustment applies.
     root = overlap_library(tmp, low=25, high=34, eligible="0.2")
     both = Model(load_scenario(root / "scenarios" / "both.toml"))
@@ -123,7 +141,7 @@ def recalculated(tmp_path_factory):
     return model, engine, books, both
 
 
-@pytest.mark.parametrize("case", ["base", "effect", "cost", "rate"])
+@pytest.mark.parametrize("case", ["base", "effect", "cost", "rate", "delivery"])
 def test_present_values_equal_the_engine(recalculated, case):
     model, engine, books, _ = recalculated
     n_sectors = len(model.scenario.sectors)
@@ -142,7 +160,8 @@ def test_the_changes_move_the_answer(recalculated):
     """A test of the changed cases that could not pass by accident: each change moves its programme."""
     model, engine, _, _ = recalculated
     ids = [p.spec.id for p in model.plans]
-    for case, programme in (("effect", "kiva_anti_bullying"), ("cost", "parenting_conduct_problems")):
+    for case, programme in (("effect", "kiva_anti_bullying"), ("cost", "parenting_conduct_problems"),
+                            ("delivery", "kiva_anti_bullying")):
         i = ids.index(programme)
         assert not np.allclose(engine[case].pv[0, i], engine["base"].pv[0, i], rtol=1e-3)
     assert not np.allclose(engine["rate"].pv[0], engine["base"].pv[0], rtol=1e-3)
@@ -212,3 +231,16 @@ def test_overlap_adjustment_is_noted_and_the_values_equal_the_engine(recalculate
         row = next(c.row for c in ws["A"] if c.value == "overlap adjustment (value from the engine)")
         assert str(ws.cell(row=row, column=2).value).startswith("overlap applies")
         assert sum(ws.cell(row=row, column=4 + y).value for y in range(both.scenario.horizon)) > 0
+
+
+def test_the_command_writes_the_workbook_and_refuses_a_name_not_ending_in_xlsx(tmp_path):
+    from click.testing import CliRunner
+
+    from roi_engine.cli import main
+
+    out = tmp_path / "audit.xlsx"
+    result = CliRunner().invoke(main, ["audit", str(DEFAULT), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_workbook(out).sheetnames[:2] == ["Parameters", "Discounting"]
+    result = CliRunner().invoke(main, ["audit", str(DEFAULT), "--out", str(tmp_path / "a.csv")])
+    assert result.exit_code == 2 and ".xlsx" in result.output

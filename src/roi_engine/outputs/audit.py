@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from openpyxl import Workbook
 from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 
@@ -117,10 +117,22 @@ class Sheet:
                 cell.number_format = MONEY_FORMAT
 
 
-def _note(sheet: Sheet, title: str, lines: list[str]) -> None:
+def _note(sheet: Sheet, title: str, lines: list[str], width: int = 13) -> None:
+    """Title in A1 and the how-to-read note in A2, wrapped over ``width`` columns."""
     sheet.text(1, 1, title, bold=True)
     sheet.text(2, 1, "How to read: " + " ".join(lines))
+    sheet.ws.cell(row=2, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
+    sheet.ws.row_dimensions[2].height = 80
     sheet.row = 4
+
+
+def _widths(ws, n_columns: int) -> None:
+    ws.column_dimensions["A"].width = 55
+    ws.column_dimensions["B"].width = 40
+    ws.column_dimensions["C"].width = 14
+    for c in range(FIRST_YEAR_COLUMN, FIRST_YEAR_COLUMN + n_columns):
+        ws.column_dimensions[get_column_letter(c)].width = 15
 
 
 def _years_header(sheet: Sheet, n_years: int) -> int:
@@ -279,7 +291,7 @@ def _programme_sheet(wb: Workbook, model: Model, index: int, overlap_units: np.n
     for y in range(n_years):
         c = year_column(y)
         sheet.formula(participants_row, FIRST_YEAR_COLUMN + y, f"{per_cohort}*{c}${delivery_row}")
-    cohorts = [j for j in range(n_years) if plan.delivery[j]]
+    cohorts = range(n_years)  # every year, so a changed delivery row moves outcomes as well as costs
 
     def open_cohorts(target_row: int, single_row: int, scale: str = "") -> None:
         """``target[y] = scale x sum_j delivery[j] x single[y - j]``: the open-cohort convolution."""
@@ -363,12 +375,12 @@ def _programme_sheet(wb: Workbook, model: Model, index: int, overlap_units: np.n
             sheet.formula(value_row, 3, "*".join(factors))
             lag_row = sheet.label_row(f"{what}: lag profile", "share of the value k years after the outcome")
             lag = consequence.lag[:n_years]
-            for k, share in enumerate(lag):
-                sheet.number(lag_row, FIRST_YEAR_COLUMN + k, share)
+            for k in range(n_years):
+                sheet.number(lag_row, FIRST_YEAR_COLUMN + k, lag[k] if k < len(lag) else 0.0)
             money_row = sheet.label_row(f"{what}: value to {sector} ({kind})", "GBP, undiscounted")
             for y in range(n_years):
                 terms = [f"{year_column(k)}${lag_row}*{year_column(y - k)}{adjusted_row}"
-                         for k in range(min(len(lag), y + 1))]
+                         for k in range(y + 1)]
                 sheet.formula(money_row, FIRST_YEAR_COLUMN + y, f"$C${value_row}*({'+'.join(terms)})")
             components.setdefault((sectors.index(sector), KINDS.index(kind)), []).append(money_row)
 
@@ -440,8 +452,7 @@ def _programme_sheet(wb: Workbook, model: Model, index: int, overlap_units: np.n
     sheet.formula(bcr_row, 3, f'IF(C{costs_row}>0,C{benefits_row}/C{costs_row},"no cost")')
     payback_row = sheet.label_row("payback year", "first year cumulative net >= 0")
     sheet.formula(payback_row, 3, _payback_formula(f"C{costs_row}", reached_row, last))
-    sheet.ws.column_dimensions["A"].width = 55
-    sheet.ws.column_dimensions["B"].width = 40
+    _widths(sheet.ws, max(n_years, len(KINDS)))
     sheet.ws.freeze_panes = "D4"
     sheet.finish()
     return ProgrammeCells(sheet=title, pv=pv_cells, net_row=net_row)
@@ -491,6 +502,8 @@ def _portfolio_sheet(wb: Workbook, model: Model, programmes: list[ProgrammeCells
     for k, kind in enumerate(KINDS):
         sheet.text(r, FIRST_YEAR_COLUMN + k, kind, bold=True)
         sheet.text(r, FIRST_YEAR_COLUMN + len(KINDS) + k, f"counted: {kind} (1/0)", bold=True)
+        sheet.ws.cell(row=r, column=FIRST_YEAR_COLUMN + len(KINDS) + k).alignment = Alignment(wrap_text=True)
+    sheet.ws.row_dimensions[r].height = 30
     pv_rows = {}
     for s, name in enumerate(sectors):
         r += 1
@@ -536,8 +549,7 @@ def _portfolio_sheet(wb: Workbook, model: Model, programmes: list[ProgrammeCells
     sheet.formula(payback_row, 3, _payback_formula(f"C{costs_row}", reached_row, year_column(n_years - 1)))
 
     _sharing_table(sheet, scenario, rule, sectors, pv_rows, counted)
-    sheet.ws.column_dimensions["A"].width = 45
-    sheet.ws.column_dimensions["B"].width = 35
+    _widths(sheet.ws, max(n_years, 2 * len(KINDS), len(SHARING_COLUMNS)))
     sheet.finish()
 
 
@@ -557,6 +569,8 @@ def _sharing_table(sheet: Sheet, scenario, rule, sectors, pv_rows, counted) -> N
     sheet.text(header, 1, "sector", bold=True)
     for c, h in enumerate(SHARING_COLUMNS):
         sheet.text(header, FIRST_YEAR_COLUMN + c, h, bold=True)
+        sheet.ws.cell(row=header, column=FIRST_YEAR_COLUMN + c).alignment = Alignment(wrap_text=True)
+    sheet.ws.row_dimensions[header].height = 45
     first = header + 1
     last = header + len(sectors)
     letters = {name: year_column(c) for c, name in enumerate(
