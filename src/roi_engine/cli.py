@@ -369,3 +369,31 @@ def validation(library_dir: Path | None, draws: int | None) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The workbook to write (default: results/<scenario name>/audit.xlsx).")
+@params_option
+@library_option
+def audit(scenario: Path, out_path: Path | None, params_source: Path | None, library_dir: Path) -> None:
+    """Write the base case as live Excel formulas an auditor can trace (docs/audit.md).
+
+    \b
+    Example:
+        roi-engine audit scenarios/default.toml --out audit.xlsx
+    """
+    from roi_engine.outputs.audit import write_audit_workbook
+
+    loaded = _load(scenario, params_source, library_dir)
+    out_path = out_path or Path("results") / scenario.stem / "audit.xlsx"
+    if out_path.suffix.lower() != ".xlsx":
+        raise InputError("the audit workbook must be an .xlsx file", file=out_path,
+                         hint="give --out a name ending in .xlsx")
+    _refuse_to_overwrite_inputs(loaded, out_path.parent, (out_path.name,))
+    try:
+        path = write_audit_workbook(out_path, loaded)
+    except OSError as exc:
+        raise InputError(f"cannot write the audit workbook ({exc.strerror})", file=out_path) from None
+    click.echo(f"Audit workbook written to {path}")
