@@ -367,8 +367,6 @@ def validation(library_dir: Path | None, draws: int | None) -> None:
     click.echo(markdown(validation_table(root, draws=draws or 2000)))
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
 
 
 @main.command()
@@ -391,9 +389,17 @@ def audit(scenario: Path, out_path: Path | None, params_source: Path | None, lib
     if out_path.suffix.lower() != ".xlsx":
         raise InputError("the audit workbook must be an .xlsx file", file=out_path,
                          hint="give --out a name ending in .xlsx")
-    _refuse_to_overwrite_inputs(loaded, out_path.parent, (out_path.name,))
+    from roi_engine.outputs.run_folder import input_files
+
+    if out_path.resolve() in input_files(loaded):
+        raise InputError("refusing to write the audit workbook over an input file", file=out_path,
+                         hint="choose another --out")
     try:
         path = write_audit_workbook(out_path, loaded)
     except OSError as exc:
         raise InputError(f"cannot write the audit workbook ({exc.strerror})", file=out_path) from None
     click.echo(f"Audit workbook written to {path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
