@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from openpyxl import load_workbook
 from test_overlap import library as overlap_library
 
@@ -174,12 +175,12 @@ def test_payback_and_cost_sharing_equal_the_engine(recalculated, case):
     summary = engine[case]
     for i, plan in enumerate(model.plans):
         got = labelled(books[case][plan.spec.id[:31]], "payback year")
-        want = summary.payback[0, i, -1]
-        assert (got == "never") if np.isnan(want) else got == want, plan.spec.id
+        want = summary.payback[0, i, -1, 0]  # all sectors, the perspective's basis
+        assert (got == "not within the horizon") if np.isinf(want) else got == want, plan.spec.id
     portfolio = books[case]["Portfolio"]
-    want = summary.payback[0, len(model.plans), -1]
+    want = summary.payback[0, len(model.plans), -1, 0]
     got = labelled(portfolio, "payback year")
-    assert (got == "never") if np.isnan(want) else got == want
+    assert (got == "not within the horizon") if np.isinf(want) else got == want
 
     weights = perspective_weights(scenario.perspective,
                                   np.array([s.public_body for s in scenario.sectors.sectors]))
@@ -244,3 +245,17 @@ def test_the_command_writes_the_workbook_and_refuses_a_name_not_ending_in_xlsx(t
     assert load_workbook(out).sheetnames[:2] == ["Parameters", "Discounting"]
     result = CliRunner().invoke(main, ["audit", str(DEFAULT), "--out", str(tmp_path / "a.csv")])
     assert result.exit_code == 2 and ".xlsx" in result.output
+
+
+def test_a_markov_programme_is_refused_not_silently_left_out(tmp_path):
+    from roi_engine.cli import main as cli_main
+
+    scenario = tmp_path / "markov.toml"
+    root = Path(__file__).resolve().parents[1]
+    scenario.write_text(
+        'name = "Markov audit"\narea = "E08000025"\nhorizon = 10\nprice_year = "2023/24"\n'
+        f'interventions_dir = "{root / "interventions"}"\nparameters_dir = "{root / "parameters"}"\n'
+        '[[interventions]]\nid = "collaborative_care_ltc_markov"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli_main, ["audit", str(scenario), "--out", str(tmp_path / "a.xlsx")])
+    assert result.exit_code == 2 and "Markov" in result.stderr
+    assert not (tmp_path / "a.xlsx").exists()

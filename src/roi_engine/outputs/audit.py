@@ -32,12 +32,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 
 from roi_engine.atomic import atomic_output
+from roi_engine.errors import InputError
 from roi_engine.inputs.accounting import KINDS, perspective_weights
 from roi_engine.inputs.money import VALUE_TYPE_RATE_KIND
 from roi_engine.inputs.sharing_rule import default_contributors
 from roi_engine.model.engine import intervention_flows
 from roi_engine.model.evaluation import Model
 from roi_engine.model.overlap import remove_double_counting
+from roi_engine.model.payback import TOLERANCE
 
 FIRST_YEAR_COLUMN = 4
 """Year ``y`` of the horizon sits in column ``FIRST_YEAR_COLUMN + y`` on every sheet (D = year 0)."""
@@ -412,7 +414,8 @@ def _programme_sheet(wb: Workbook, model: Model, index: int, overlap_units: np.n
         discounted_rows[cell] = dr
     net_row = sheet.label_row("net benefit as the perspective counts it", "discounted, GBP")
     cumulative_row = sheet.label_row("cumulative net benefit", "discounted, GBP")
-    reached_row = sheet.label_row("paid back by this year (1 = yes)")
+    reached_row = sheet.label_row("paid back from this year (1 = yes)",
+                                  "cumulative net >= 0 from here to the horizon, once anything is spent")
     last = year_column(n_years - 1)
     for y in range(n_years):
         c, col = year_column(y), FIRST_YEAR_COLUMN + y
@@ -420,7 +423,7 @@ def _programme_sheet(wb: Workbook, model: Model, index: int, overlap_units: np.n
         sheet.formula(net_row, col, "".join(terms).lstrip("+") or "0")
         sheet.formula(cumulative_row, col, f"{c}{net_row}" if y == 0
                       else f"{year_column(y - 1)}{cumulative_row}+{c}{net_row}")
-        sheet.formula(reached_row, col, f"IF({c}{cumulative_row}>=0,1,0)")
+        sheet.formula(reached_row, col, _stays_paid_back(c, last, cumulative_row, net_row))
 
     sheet.heading(f"Present values by sector and kind (GBP, {price_year} prices, discounted)")
     r = sheet.row
@@ -450,7 +453,7 @@ def _programme_sheet(wb: Workbook, model: Model, index: int, overlap_units: np.n
     sheet.formula(npv_row, 3, f"C{benefits_row}-C{costs_row}")
     bcr_row = sheet.label_row("benefit per £1 invested", "benefits / costs (not the net ROI)")
     sheet.formula(bcr_row, 3, f'IF(C{costs_row}>0,C{benefits_row}/C{costs_row},"no cost")')
-    payback_row = sheet.label_row("payback year", "first year cumulative net >= 0")
+    payback_row = sheet.label_row("payback year", "first year from which cumulative net stays >= 0")
     sheet.formula(payback_row, 3, _payback_formula(f"C{costs_row}", reached_row, last))
     _widths(sheet.ws, max(n_years, len(KINDS)))
     sheet.ws.freeze_panes = "D4"
@@ -476,10 +479,18 @@ def _reduction_formula(form: str, effect: str, baseline: str | None) -> str:
     return effect
 
 
+def _stays_paid_back(c: str, last: str, cumulative_row: int, net_row: int) -> str:
+    """1 where the cumulative net stays >= 0 from column ``c`` to the horizon and something has been
+    spent or gained by then (roi_engine.model.payback: the same definition, the same tolerance)."""
+    first = year_column(0)
+    return (f"IF(AND(MIN({c}{cumulative_row}:{last}{cumulative_row})>=-{TOLERANCE:g},"
+            f'COUNTIF({first}{net_row}:{c}{net_row},"<>0")>0),1,0)')
+
+
 def _payback_formula(costs: str, reached_row: int, last: str) -> str:
     first = year_column(0)
-    return (f'IF({costs}>0,IFERROR(MATCH(1,{first}{reached_row}:{last}{reached_row},0)-1,"never"),'
-            f'"no cost")')
+    return (f'IF({costs}>0,IFERROR(MATCH(1,{first}{reached_row}:{last}{reached_row},0)-1,'
+            f'"not within the horizon"),"no cost")')
 
 
 # --- portfolio ------------------------------------------------------------------------------------------
@@ -537,15 +548,17 @@ def _portfolio_sheet(wb: Workbook, model: Model, programmes: list[ProgrammeCells
     year_row = _years_header(sheet, n_years)
     net_row = sheet.label_row("net benefit as the perspective counts it", "sum of the programmes, GBP")
     cumulative_row = sheet.label_row("cumulative net benefit", "GBP")
-    reached_row = sheet.label_row("paid back by this year (1 = yes)")
+    reached_row = sheet.label_row("paid back from this year (1 = yes)",
+                                  "cumulative net >= 0 from here to the horizon, once anything is spent")
     for y in range(n_years):
         c, column = year_column(y), FIRST_YEAR_COLUMN + y
         sheet.formula(net_row, column, "+".join(f"'{p.sheet}'!{c}{p.net_row}" for p in programmes))
         sheet.formula(cumulative_row, column, f"{c}{net_row}" if y == 0
                       else f"{year_column(y - 1)}{cumulative_row}+{c}{net_row}")
-        sheet.formula(reached_row, column, f"IF({c}{cumulative_row}>=0,1,0)")
+        sheet.formula(reached_row, column,
+                      _stays_paid_back(c, year_column(n_years - 1), cumulative_row, net_row))
     del year_row
-    payback_row = sheet.label_row("payback year", "first year cumulative net >= 0")
+    payback_row = sheet.label_row("payback year", "first year from which cumulative net stays >= 0")
     sheet.formula(payback_row, 3, _payback_formula(f"C{costs_row}", reached_row, year_column(n_years - 1)))
 
     _sharing_table(sheet, scenario, rule, sectors, pv_rows, counted)
@@ -652,8 +665,18 @@ def build_audit_workbook(model: Model) -> Workbook:
 
 
 def write_audit_workbook(path: str | Path, scenario) -> Path:
-    """Write the audit workbook of ``scenario``'s base case to ``path`` (temporary file, then moved)."""
-    wb = build_audit_workbook(Model(scenario))
+    """Write the audit workbook of ``scenario``'s base case to ``path`` (temporary file, then moved).
+
+    Programmes with state-transition (Markov) outcomes are refused: their cohort traces are not yet
+    written as formulas, and a workbook without them would show a different base case.
+    """
+    model = Model(scenario)
+    markov = [plan.spec.id for plan in model.plans if plan.spec.markov]
+    if markov:
+        raise InputError(f"the audit workbook cannot yet trace Markov outcomes (programme '{markov[0]}')",
+                         file=scenario.path, where="interventions",
+                         hint="audit a scenario without the *_markov programmes; see docs/audit.md")
+    wb = build_audit_workbook(model)
     with atomic_output(path) as tmp:
         wb.save(tmp)
     return Path(path)
