@@ -132,6 +132,8 @@ class Model:
         public = np.array([s.public_body for s in scenario.sectors.sectors])
         self.weights = perspective_weights(scenario.perspective, public)
         self.group_weights = group_weights(self.weights, public)
+        n_sectors = len(scenario.sectors)
+        self.aggregate_rows = np.arange(n_sectors * len(BASES), (n_sectors + len(AGGREGATES)) * len(BASES))
         self._block: tuple | None = None
         self.overlap_notes = tuple(
             f"{self.plans[o.first].spec.id} and {self.plans[o.second].spec.id} both change "
@@ -196,7 +198,7 @@ class Model:
         n_groups = self.group_weights.shape[0]
         pv = np.zeros((n, n_int, n_sectors, 4))
         payback = np.empty((n, n_int + 1, n_groups))
-        cumulative = np.empty((n, n_int + 1, n_groups, n_years))
+        cumulative = np.empty((n, n_int + 1, len(self.aggregate_rows), n_years))
         flows_sum = np.zeros((n_int, n_years, n_sectors, 4))
         discounted_sum = np.zeros_like(flows_sum)
         avoided_total, avoided_sum = [], []
@@ -215,22 +217,31 @@ class Model:
             flows_sum[i][:, sectors, kinds] = result.cell_flows.sum(axis=0).T
             discounted_sum[i][:, sectors, kinds] = discounted.sum(axis=0).T
             signed = self.group_weights[:, sectors, kinds]  # (G, C), costs negative
-            net = signed @ discounted  # (n, G, H)
-            invested = cell_pv @ np.maximum(-signed, 0.0).T  # (n, G): counted PV of costs
-            portfolio_net += net
-            portfolio_cost += invested
-            cumulative[:, i] = np.cumsum(net, axis=2)
-            payback[:, i] = payback_year(cumulative[:, i], net, invested > 0)
+            active = np.flatnonzero(np.any(signed != 0, axis=1))  # groups this programme touches
+            net = signed[active] @ discounted  # (n, A, H)
+            invested = cell_pv @ np.maximum(-signed[active], 0.0).T  # (n, A): counted PV of costs
+            portfolio_net[:, active] += net
+            portfolio_cost[:, active] += invested
+            running = np.cumsum(net, axis=2)
+            payback[:, i] = np.nan  # groups it does not touch pay nothing
+            payback[:, i, active] = payback_year(running, net, invested > 0)
+            where = np.searchsorted(active, self.aggregate_rows)
+            clipped = np.minimum(where, len(active) - 1)
+            found = (where < len(active)) & (active[clipped] == self.aggregate_rows)
+            aggregates_i = np.zeros((n, len(self.aggregate_rows), n_years))
+            aggregates_i[:, found] = running[:, where[found]]
+            cumulative[:, i] = aggregates_i
             avoided_total.append(result.avoided.sum(axis=1))
             avoided_sum.append(result.avoided.sum(axis=0).T)
             participants_total[:, i] = result.participants.sum(axis=1)
             participants_sum[i] = result.participants.sum(axis=0)
-        cumulative[:, n_int] = np.cumsum(portfolio_net, axis=2)
-        payback[:, n_int] = payback_year(cumulative[:, n_int], portfolio_net, portfolio_cost > 0)
+        running = np.cumsum(portfolio_net, axis=2)
+        payback[:, n_int] = payback_year(running, portfolio_net, portfolio_cost > 0)
+        cumulative[:, n_int] = running[:, self.aggregate_rows]
         shape = (n, n_int + 1, n_sectors + len(AGGREGATES), len(BASES))
-        aggregates = cumulative.reshape(*shape, n_years)[:, :, n_sectors:]  # (n, E, 2, B, H)
+        aggregates = cumulative.reshape(n, n_int + 1, len(AGGREGATES), len(BASES), n_years)
         return ChunkSummary(
-            pv=pv, payback=payback.reshape(shape), cumulative_net=aggregates.copy(),
+            pv=pv, payback=payback.reshape(shape), cumulative_net=aggregates,
             avoided_total=np.concatenate(avoided_total, axis=1),
             participants_total=participants_total, flows_sum=flows_sum,
             discounted_sum=discounted_sum, avoided_sum=np.concatenate(avoided_sum, axis=0),

@@ -36,9 +36,13 @@ def payback_year(cumulative_net: np.ndarray, net: np.ndarray, invested: np.ndarr
         Year index (0 = first year of delivery); :data:`NEVER` (``inf``) when the position is below
         zero at the end of the horizon; NaN where nothing was invested. [years]
     """
-    holds = np.asarray(cumulative_net) >= -TOLERANCE
-    stays = np.flip(np.logical_and.accumulate(np.flip(holds, -1), axis=-1), -1)
-    started = np.logical_or.accumulate(np.asarray(net) != 0, axis=-1)
-    candidate = stays & started
-    year = np.where(candidate.any(axis=-1), candidate.argmax(axis=-1).astype(float), NEVER)
+    below = np.asarray(cumulative_net) < -TOLERANCE
+    n_years = below.shape[-1]
+    any_below = below.any(axis=-1)
+    # the year after the last year below zero: from there on the position stays >= 0
+    after_last_below = np.where(any_below, n_years - np.argmax(below[..., ::-1], axis=-1), 0)
+    moved = np.asarray(net) != 0
+    first_flow = np.where(moved.any(axis=-1), np.argmax(moved, axis=-1), n_years)
+    year = np.maximum(after_last_below, first_flow).astype(float)
+    year = np.where(year >= n_years, NEVER, year)
     return np.where(np.asarray(invested, dtype=bool), year, np.nan)
