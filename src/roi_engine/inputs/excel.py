@@ -70,6 +70,7 @@ from roi_engine.inputs.sectors import COLUMNS as SECTOR_COLUMNS
 from roi_engine.inputs.sectors import YES_NO, Sector, SectorTable
 from roi_engine.inputs.sharing_rule import RULES, SharingRule, default_contributors
 from roi_engine.inputs.specs import read_toml, validate
+from roi_engine.text import write_text_cell
 
 __all__ = [
     "WorkbookInputs",
@@ -448,7 +449,11 @@ def _write_parameter_sheet(ws: Worksheet, params: Sequence[Parameter]) -> None:
             "notes": p.notes or None,
         }
         for name, value in values.items():
-            cell = ws.cell(row=row, column=column[name], value=value)
+            cell = ws.cell(row=row, column=column[name])
+            if isinstance(value, str):
+                write_text_cell(cell, value, file=p.file, where=f"parameter '{p.name}', {name}")
+            else:
+                cell.value = value
             _style(cell, name in PARAMETER_INPUT_COLUMNS, text=name == "price_year")
         if p.is_probability:
             probability_cells.append(f"{get_column_letter(column['value'])}{row}")
