@@ -57,6 +57,7 @@ from roi_engine.errors import InputError, did_you_mean
 from roi_engine.inputs.accounting import PERSPECTIVES
 from roi_engine.inputs.distributions import DISTRIBUTIONS
 from roi_engine.inputs.money import DeflatorTable, _shipped_schemes
+from roi_engine.inputs.numbers import parse_value
 from roi_engine.inputs.parameters import (
     COLUMNS,
     REQUIRED_COLUMNS,
@@ -1098,8 +1099,9 @@ def _setting_value(book: _Book, sheet: str, row: int, col: int, setting: str) ->
     if not text:
         return None
     value = book.raw(sheet, row, col)
-    if setting in INTEGER_SETTINGS and isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value) if float(value).is_integer() else value
+    if setting in INTEGER_SETTINGS:
+        return parse_value(value, file=book.path, where=_ref(sheet, f"{get_column_letter(col)}{row}"),
+                           integer=True)
     return text
 
 
@@ -1145,8 +1147,14 @@ def _read_scenario_sheet(book: _Book, registry: ParameterRegistry,
         cells[key] = cell_ref(row, value_col)
         value = _setting_value(book, sheet, row, value_col, key)
         if value is None:
-            if ScenarioSpec.model_fields[key].is_required():
+            field = ScenarioSpec.model_fields[key]
+            if field.is_required():
                 raise InputError(f"setting '{key}' needs a value", file=path, where=cells[key])
+            if field.default not in ("", None):
+                # A blank cell must not silently mean the default: say which value to type.
+                default = getattr(field.default, "rule", field.default)
+                raise InputError(f"setting '{key}' is blank", file=path, where=cells[key],
+                                 hint=f"type a value (the default is {default}), or delete the row")
             continue
         choices = typing.get_args(ScenarioSpec.model_fields[key].annotation)
         if choices and all(isinstance(c, str) for c in choices) and value not in choices:
@@ -1190,8 +1198,7 @@ def _read_scenario_sheet(book: _Book, registry: ParameterRegistry,
             elif key == "id":
                 item[key] = text
             else:
-                raw = book.raw(sheet, row, col)
-                item[key] = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else text
+                item[key] = float(parse_value(book.raw(sheet, row, col), file=path, where=cell_ref(row, col)))
         interventions.append(item)
     if not interventions:
         raise InputError("the scenario has no interventions", file=path, where=cells["interventions"],
