@@ -187,3 +187,18 @@ def test_print_catalogue(tmp_path, capsys):
         print("\n| case | message |\n| --- | --- |")
         for case, message in rows:
             print(f"| {case} | {message[:300]} |")
+
+
+def test_a_workbook_that_expands_too_far_is_refused_before_it_is_opened(tmp_path):
+    import zipfile
+    root = copy_toy(tmp_path / "toy")
+    book = _export(root)
+    bomb = root / "bomb.xlsx"
+    with zipfile.ZipFile(book) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item))
+        target.writestr("xl/media/padding.bin", b"\0" * (101 * 2**20))
+    assert bomb.stat().st_size < 2 * 2**20
+    result = CliRunner().invoke(main, ["check", str(bomb), "--library", str(root)], catch_exceptions=False)
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "bomb.xlsx: the workbook would expand to 101 MB" in result.stderr

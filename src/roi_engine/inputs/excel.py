@@ -757,6 +757,7 @@ class _Book:
         except OSError as exc:
             raise InputError(f"cannot read the file ({exc.strerror or exc})", file=path) from None
         _check_signature(path, data)
+        _check_expanded_size(path, data)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -854,6 +855,27 @@ def _check_signature(path: Path, data: bytes) -> None:
                                   "the folder of CSV tables instead")
         raise InputError("not an Excel workbook: .xlsx files are zip archives and this one is not", file=path,
                          hint="open it in Excel and save it as 'Excel Workbook (*.xlsx)'")
+
+
+MAX_UNCOMPRESSED_BYTES = 100 * 2**20
+"""Largest total uncompressed size of a workbook's parts (a zip bomb expands to gigabytes)."""
+MAX_CELLS = 1_000_000
+"""Most cells a parameter workbook may hold (it has hundreds); about 50 bytes of sheet XML each."""
+
+
+def _check_expanded_size(path: Path, data: bytes) -> None:
+    """Refuse, before openpyxl opens it, a workbook whose parts would expand beyond the limits."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError):
+        return  # openpyxl's own failure is reported as a damaged file
+    total = sum(m.file_size for m in members)
+    sheets = sum(m.file_size for m in members if m.filename.startswith("xl/worksheets/"))
+    if total > MAX_UNCOMPRESSED_BYTES or sheets > MAX_CELLS * 50:
+        raise InputError(f"the workbook would expand to {total / 2**20:.0f} MB when opened (the limit is "
+                         f"{MAX_UNCOMPRESSED_BYTES // 2**20} MB), too large for a parameter workbook",
+                         file=path, hint="export a fresh workbook with 'roi-engine params export'")
 
 
 def _looks_like_text(data: bytes) -> bool:
