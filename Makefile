@@ -49,6 +49,10 @@ docs: $(STAMP)
 	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
 	@echo "Documentation: docs/_build/html/index.html"
 
+# The input fuzz tests (tests/test_fuzz.py) with many more examples than `make test` runs.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -s tests/test_fuzz.py
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
 

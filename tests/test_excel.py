@@ -52,6 +52,7 @@ from roi_engine.results import run
 REPO = Path(__file__).resolve().parents[1]
 EXCEL_DATA = Path(__file__).resolve().parent / "data" / "excel"
 TOY_PARAMETERS = TOY_DIR / "parameters"
+NUMBER_HINT = " (a plain decimal number with a dot, e.g. 392.1 or 1e-3)"
 TOY_INTERVENTIONS = TOY_DIR / "interventions"
 
 # Layout of the toy workbook (tests/data/toy exported with its scenario):
@@ -402,11 +403,11 @@ BAD_INPUT = [
      "toy!M3: a value lies in a column with no heading (put comments in the 'notes' column, or clear "
      "the cell)"),
     ("text-in-number", set_cells("toy", B3="lots"), "workbook", "read",
-     "toy!B3: 'lots' is not a number"),
+     "toy!B3: 'lots' is not a number" + NUMBER_HINT),
     ("text-in-p1", set_cells("toy", D2="fifty"), "workbook", "read",
-     "toy!D2: 'fifty' is not a number"),
+     "toy!D2: 'fifty' is not a number" + NUMBER_HINT),
     ("true-in-number", set_cells("toy", B3=True), "workbook", "read",
-     "toy!B3: 'TRUE' is not a number"),
+     "toy!B3: 'TRUE' is not a number" + NUMBER_HINT),
     ("negative-probability", set_cells("toy", B4=-0.2), "workbook", "read",
      "toy!B4: 'toy_baseline' is a probability but its value -0.2 is outside [0, 1]"),
     ("probability-above-one", set_cells("toy", B2=1.5), "workbook", "read",
@@ -447,13 +448,13 @@ BAD_INPUT = [
     ("unknown-perspective", set_cells("Scenario", B7="societl"), "workbook", "read",
      "Scenario!B7: unknown perspective 'societl' (did you mean 'societal'?)"),
     ("text-horizon", set_cells("Scenario", B5="ten"), "workbook", "read",
-     "Scenario!B5: Input should be a valid integer, unable to parse string as an integer (got 'ten')"),
+     "Scenario!B5: 'ten' is not a number" + NUMBER_HINT),
     ("blank-area", set_cells("Scenario", B4=None), "workbook", "read",
      "Scenario!B4: setting 'area' needs a value"),
     ("deleted-setting", lambda wb: wb["Scenario"].delete_rows(4), "workbook", "read",
      "Scenario!A:A: setting 'area' is missing (add a row 'area' to the settings table)"),
     ("reach-above-one", set_cells("Scenario", B16=1.5), "workbook", "read",
-     "Scenario!B16: Input should be less than or equal to 1 (got 1.5)"),
+     "Scenario!B16: should be at most 1 (got 1.5)"),
     ("bad-delivery-years", set_cells("Scenario", D16="0, one"), "workbook", "read",
      "Scenario!D16: '0, one' is not a list of years (whole numbers from 0 separated by commas, e.g. "
      "0, 1, 2, 3; blank: the programme's own years)"),

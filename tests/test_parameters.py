@@ -18,6 +18,7 @@ from roi_engine.inputs.parameters import COLUMNS, ParameterRegistry, read_parame
 
 TOY = Path(__file__).parent / "data" / "toy"
 HEADER = ",".join(COLUMNS)
+NUMBER_HINT = " (a plain decimal number with a dot, e.g. 392.1 or 1e-3)"
 GOOD_ROW = "ok_first,1,fixed,,,,,days,,Assumption: test fixture,"
 
 
@@ -140,7 +141,7 @@ BAD_ROWS = [
     ),
     pytest.param(
         "toy_x,2,gamma,2,nan,,,days,,Assumption: x,",
-        "column 'p2'", ["'nan' is not a finite number"],
+        "column 'p2'", ["'nan' is not a number"],
         id="nan-in-p2",
     ),
     pytest.param(
@@ -228,7 +229,7 @@ def test_first_data_row_is_row_2(tmp_path):
     path = write_table(tmp_path, [HEADER, "toy_x,n/a,fixed,,,,,days,,Assumption: x,", GOOD_ROW])
     with pytest.raises(InputError) as info:
         read_parameter_csv(path)
-    assert str(info.value) == f"{path}: row 2, column 'value': 'n/a' is not a number"
+    assert str(info.value) == f"{path}: row 2, column 'value': 'n/a' is not a number" + NUMBER_HINT
 
 
 def test_bad_row_through_the_registry_names_the_file(tmp_path):
@@ -361,7 +362,7 @@ def test_row_numbers_count_blank_lines(tmp_path):
     ])
     with pytest.raises(InputError) as info:
         read_parameter_csv(path)
-    assert str(info.value) == f"{path}: row 4, column 'value': 'n/a' is not a number"
+    assert str(info.value) == f"{path}: row 4, column 'value': 'n/a' is not a number" + NUMBER_HINT
 
 
 def test_trailing_empty_unnamed_column_is_tolerated(tmp_path):
@@ -412,7 +413,7 @@ def test_optional_p4_and_notes_columns_and_padding(tmp_path):
     header = "name,value,distribution,p1,p2,p3,unit,price_year,source"
     path = write_table(tmp_path, [
         header,
-        '  padded_name ,"1,000", Fixed ,,,,GBP per case, 2022/23 , Assumption: x ',
+        '  padded_name ," 1000 ", Fixed ,,,,GBP per case, 2022/23 , Assumption: x ',
     ])
     (param,) = read_parameter_csv(path)
     assert param.name == "padded_name"
@@ -421,6 +422,17 @@ def test_optional_p4_and_notes_columns_and_padding(tmp_path):
     assert param.price_year == PriceYear(2022, True)
     assert param.source == "Assumption: x"
     assert param.notes == ""
+
+
+@pytest.mark.parametrize("typed, hint", [("1,000", "write 1000 or 1.000, not 1,000"),
+                                         ("392,1", "write 392.1, not 392,1"),
+                                         ("1_000", "write 1000, not 1_000")])
+def test_separators_in_numbers_are_refused_not_guessed(tmp_path, typed, hint):
+    path = write_table(tmp_path, [HEADER, f'x,"{typed}",fixed,,,,,count,,Assumption: x,'])
+    with pytest.raises(InputError) as info:
+        read_parameter_csv(path)
+    assert str(info.value).startswith(f"{path}: row 2, column 'value': '{typed}' is not a number")
+    assert hint in str(info.value)
 
 
 @pytest.mark.parametrize("label, expected", [("2022", PriceYear(2022, False)),

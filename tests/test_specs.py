@@ -414,12 +414,12 @@ SCENARIO_CASES = [
     ),
     pytest.param(
         "horizon = 6", "horizon = 0",
-        "horizon", ["greater than or equal to 1"],
+        "horizon", ["should be at least 1"],
         id="zero-horizon",
     ),
     pytest.param(
         'id = "toy_programme"', 'id = "toy_programme"\nreach = 1.5',
-        "interventions[0].reach", ["less than or equal to 1"],
+        "interventions[0].reach", ["should be at most 1"],
         id="reach-override-above-one",
     ),
     pytest.param(

@@ -321,6 +321,17 @@ def init(area: str, programmes: str | None, out_path: Path, library_dir: Path | 
 
 
 @main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@params_option
+@library_option
+def check(scenario: Path, params_source: Path | None, library_dir: Path) -> None:
+    """Read and check SCENARIO (TOML or workbook) and everything it refers to, without running it."""
+    loaded = _load(scenario, params_source, library_dir)
+    click.echo(f"{scenario}: OK ({len(loaded.interventions)} interventions, horizon {loaded.horizon}, "
+               f"{len(loaded.registry)} parameters)")
+
+
+@main.command()
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 def areas(query: str, limit: int) -> None:

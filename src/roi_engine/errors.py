@@ -49,7 +49,8 @@ class InputError(ValueError):
         text = f"{location}: {self.message}" if location else self.message
         if self.hint:
             text = f"{text} ({self.hint})"
-        return text
+        # One line, always: a newline or control character echoed from the input is shown escaped.
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def closest(name: str, candidates: Iterable[str], *, n: int = 1) -> list[str]:

@@ -57,6 +57,7 @@ from roi_engine.errors import InputError, did_you_mean
 from roi_engine.inputs.accounting import PERSPECTIVES
 from roi_engine.inputs.distributions import DISTRIBUTIONS
 from roi_engine.inputs.money import DeflatorTable, _shipped_schemes
+from roi_engine.inputs.numbers import parse_value
 from roi_engine.inputs.parameters import (
     COLUMNS,
     GRADES,
@@ -74,6 +75,7 @@ from roi_engine.inputs.sectors import YES_NO, Sector, SectorTable
 from roi_engine.inputs.sharing_rule import RULES, SharingRule, default_contributors
 from roi_engine.inputs.specs import read_toml, validate
 from roi_engine.inputs.valuation import qaly_value_text
+from roi_engine.text import write_text_cell
 
 __all__ = [
     "WorkbookInputs",
@@ -457,7 +459,11 @@ def _write_parameter_sheet(ws: Worksheet, params: Sequence[Parameter]) -> None:
             "notes": p.notes or None, "grade": p.grade or None,
         }
         for name, value in values.items():
-            cell = ws.cell(row=row, column=column[name], value=value)
+            cell = ws.cell(row=row, column=column[name])
+            if isinstance(value, str):
+                write_text_cell(cell, value, file=p.file, where=f"parameter '{p.name}', {name}")
+            else:
+                cell.value = value
             _style(cell, name in PARAMETER_INPUT_COLUMNS, text=name == "price_year")
         if p.is_probability:
             probability_cells.append(f"{get_column_letter(column['value'])}{row}")
@@ -769,6 +775,7 @@ class _Book:
         except OSError as exc:
             raise InputError(f"cannot read the file ({exc.strerror or exc})", file=path) from None
         _check_signature(path, data)
+        _check_expanded_size(path, data)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -866,6 +873,27 @@ def _check_signature(path: Path, data: bytes) -> None:
                                   "the folder of CSV tables instead")
         raise InputError("not an Excel workbook: .xlsx files are zip archives and this one is not", file=path,
                          hint="open it in Excel and save it as 'Excel Workbook (*.xlsx)'")
+
+
+MAX_UNCOMPRESSED_BYTES = 100 * 2**20
+"""Largest total uncompressed size of a workbook's parts (a zip bomb expands to gigabytes)."""
+MAX_CELLS = 1_000_000
+"""Most cells a parameter workbook may hold (it has hundreds); about 50 bytes of sheet XML each."""
+
+
+def _check_expanded_size(path: Path, data: bytes) -> None:
+    """Refuse, before openpyxl opens it, a workbook whose parts would expand beyond the limits."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError):
+        return  # openpyxl's own failure is reported as a damaged file
+    total = sum(m.file_size for m in members)
+    sheets = sum(m.file_size for m in members if m.filename.startswith("xl/worksheets/"))
+    if total > MAX_UNCOMPRESSED_BYTES or sheets > MAX_CELLS * 50:
+        raise InputError(f"the workbook would expand to {total / 2**20:.0f} MB when opened (the limit is "
+                         f"{MAX_UNCOMPRESSED_BYTES // 2**20} MB), too large for a parameter workbook",
+                         file=path, hint="export a fresh workbook with 'roi-engine params export'")
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -1141,8 +1169,9 @@ def _setting_value(book: _Book, sheet: str, row: int, col: int, setting: str) ->
     if not text:
         return None
     value = book.raw(sheet, row, col)
-    if setting in INTEGER_SETTINGS and isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value) if float(value).is_integer() else value
+    if setting in INTEGER_SETTINGS:
+        return parse_value(value, file=book.path, where=_ref(sheet, f"{get_column_letter(col)}{row}"),
+                           integer=True)
     return text
 
 
@@ -1188,8 +1217,14 @@ def _read_scenario_sheet(book: _Book, registry: ParameterRegistry,
         cells[key] = cell_ref(row, value_col)
         value = _setting_value(book, sheet, row, value_col, key)
         if value is None:
-            if ScenarioSpec.model_fields[key].is_required():
+            field = ScenarioSpec.model_fields[key]
+            if field.is_required():
                 raise InputError(f"setting '{key}' needs a value", file=path, where=cells[key])
+            if field.default not in ("", None):
+                # A blank cell must not silently mean the default: say which value to type.
+                default = getattr(field.default, "rule", field.default)
+                raise InputError(f"setting '{key}' is blank", file=path, where=cells[key],
+                                 hint=f"type a value (the default is {default}), or delete the row")
             continue
         choices = typing.get_args(ScenarioSpec.model_fields[key].annotation)
         if choices and all(isinstance(c, str) for c in choices) and value not in choices:
@@ -1233,8 +1268,7 @@ def _read_scenario_sheet(book: _Book, registry: ParameterRegistry,
             elif key == "id":
                 item[key] = text
             else:
-                raw = book.raw(sheet, row, col)
-                item[key] = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else text
+                item[key] = float(parse_value(book.raw(sheet, row, col), file=path, where=cell_ref(row, col)))
         interventions.append(item)
     if not interventions:
         raise InputError("the scenario has no interventions", file=path, where=cells["interventions"],

@@ -31,6 +31,7 @@ import pandas as pd
 from roi_engine.errors import InputError, did_you_mean
 from roi_engine.inputs.distributions import DISTRIBUTIONS, Distribution, DistributionError, build
 from roi_engine.inputs.money import PriceYear, parse_price_year
+from roi_engine.inputs.numbers import parse_number
 
 COLUMNS = ("name", "value", "distribution", "p1", "p2", "p3", "p4", "unit", "price_year", "source",
            "notes", "grade")
@@ -245,15 +246,7 @@ def _number(raw: pd.Series, column: str, path: Path, row: int) -> float | None:
     text = _cell(raw, column)
     if text == "":
         return None
-    try:
-        value = float(text.replace(",", ""))
-    except ValueError:
-        raise InputError(f"'{text}' is not a number", file=path,
-                         where=f"row {row}, column '{column}'") from None
-    if not math.isfinite(value):
-        raise InputError(f"'{text}' is not a finite number", file=path,
-                         where=f"row {row}, column '{column}'")
-    return value
+    return parse_number(text, file=path, where=f"row {row}, column '{column}'")
 
 
 def outside_range_hint(dist_name: str, value: float) -> str:

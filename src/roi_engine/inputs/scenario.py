@@ -15,9 +15,9 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, Strict, field_validator
 
 from roi_engine.errors import InputError
 from roi_engine.inputs.interventions import InterventionLibrary, InterventionSpec
@@ -34,6 +34,10 @@ DEFAULT_CHUNK_SIZE = 10_000
 RUN_SETTINGS = frozenset({"draws", "seed", "sampling", "chunk_size", "horizon", "perspective",
                           "qaly_value"})
 """Scenario settings that :meth:`Scenario.with_settings` may change."""
+
+# Strict numbers: TOML `horizon = true` or `seed = "42"` is an error, never 1 or 42.
+StrictInt = Annotated[int, Strict()]
+StrictFloat = Annotated[float, Strict()]
 
 
 class ScenarioWarning(UserWarning):
@@ -54,9 +58,9 @@ class ScenarioIntervention(StrictModel):
     """One programme in the scenario, with optional local overrides of its scale."""
 
     id: str
-    reach: float | None = Field(default=None, ge=0, le=1)
-    uptake: float | None = Field(default=None, ge=0, le=1)
-    delivery_years: tuple[int, ...] | None = None
+    reach: StrictFloat | None = Field(default=None, ge=0, le=1)
+    uptake: StrictFloat | None = Field(default=None, ge=0, le=1)
+    delivery_years: tuple[StrictInt, ...] | None = None
 
     @field_validator("delivery_years")
     @classmethod
@@ -72,7 +76,7 @@ class CorrelationSpec(StrictModel):
     """A target Spearman rank correlation between two parameters."""
 
     between: tuple[str, str]
-    spearman: float = Field(gt=-1, lt=1)
+    spearman: StrictFloat = Field(gt=-1, lt=1)
 
 
 class SharingSpec(StrictModel):
@@ -80,7 +84,7 @@ class SharingSpec(StrictModel):
 
     rule: str = "as_modelled"
     contributors: tuple[str, ...] | None = None
-    shares: dict[str, float] | None = None
+    shares: dict[str, StrictFloat] | None = None
 
 
 class ScenarioSpec(StrictModel):
@@ -89,15 +93,15 @@ class ScenarioSpec(StrictModel):
     name: str
     description: str = ""
     area: str
-    horizon: int = Field(ge=1, le=300)
+    horizon: StrictInt = Field(ge=1, le=300)
     price_year: str | int
     perspective: Literal["public_sector", "economic", "societal"] = "societal"
     discounting: str = "green_book"
     qaly_value: Any = None  # None: the table's value_of_qaly; see roi_engine.inputs.valuation
-    draws: int = Field(default=10_000, ge=1)
-    seed: int = Field(default=20261123, ge=0)
+    draws: StrictInt = Field(default=10_000, ge=1)
+    seed: StrictInt = Field(default=20261123, ge=0)
     sampling: Literal["lhs", "mc"] = "lhs"
-    chunk_size: int = Field(default=DEFAULT_CHUNK_SIZE, ge=1)
+    chunk_size: StrictInt = Field(default=DEFAULT_CHUNK_SIZE, ge=1)
     interventions_dir: str = "../interventions"
     parameters_dir: str = "../parameters"
     interventions: tuple[ScenarioIntervention, ...] = Field(min_length=1)
@@ -231,6 +235,8 @@ def load_scenario_data(data: dict, *, path: str | Path, parameters_dir: str | Pa
     chosen = []
     for i, item in enumerate(spec.interventions):
         chosen.append((item, library.require(item.id, file=path, where=f"interventions[{i}].id")))
+    for i, (item, intervention) in enumerate(chosen):
+        _check_delivery_years(item, intervention, spec.horizon, path, i)
     ids = [item.id for item, _ in chosen]
     if len(set(ids)) != len(ids):
         raise InputError("an intervention is listed twice", file=path, where="interventions")
@@ -295,3 +301,21 @@ def area_name_mismatch(name: str, area: Area) -> str | None:
     mentioned = max(others, key=lambda a: len(a.name))  # 'North East Lincolnshire', not 'North East'
     return (f"the scenario's name '{name}' mentions {mentioned.name} but its area is {area}: "
             f"rename it (the name titles the report), or set area = \"{mentioned.code}\"")
+
+
+def _check_delivery_years(item: ScenarioIntervention, intervention: InterventionSpec, horizon: int,
+                          path: Path, index: int) -> None:
+    """Refuse delivery years a run would silently drop (a cohort enrolled after the horizon counts £0)."""
+    if item.delivery_years is not None:
+        late = [y for y in item.delivery_years if y >= horizon]
+        if late:
+            raise InputError(f"delivery year {late[0]} lies outside the horizon (years 0 to {horizon - 1})",
+                             file=path, where=f"interventions[{index}].delivery_years",
+                             hint=f"use years below {horizon}, or lengthen the horizon")
+        return
+    years = tuple(intervention.delivery.years)
+    if years and min(years) >= horizon:
+        raise InputError(f"'{item.id}' is first delivered in year {min(years)}, after the horizon "
+                         f"(years 0 to {horizon - 1}), so it would count nothing", file=path,
+                         where=f"interventions[{index}]",
+                         hint="set delivery_years within the horizon, or lengthen the horizon")

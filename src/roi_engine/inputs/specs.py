@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from roi_engine.errors import InputError, did_you_mean
+from roi_engine.inputs.numbers import shown
 
 Model = TypeVar("Model", bound=BaseModel)
 UNION_LABELS = frozenset({"str", "float", "int", "bool"})
@@ -29,16 +30,23 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     """Parse a TOML file, or raise InputError naming the file and line."""
     path = Path(path)
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
     except IsADirectoryError:
         raise InputError("is a folder, not a TOML file", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", file=path) from None
+    try:
+        # A UTF-8 byte-order mark (Notepad, some Excel exports) is not part of the TOML: drop it.
+        text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", file=path,
+                         hint="save it as UTF-8 text (a TOML file is plain text)") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", file=path) from None
-    except UnicodeDecodeError:
-        raise InputError("not a text file", file=path) from None
 
 
 def key_path(loc: tuple[Any, ...]) -> str:
@@ -96,10 +104,45 @@ def validate(model: type[Model], data: dict[str, Any], path: str | Path) -> Mode
                              hint=did_you_mean(key, valid) or f"valid keys: {valid}") from None
         if kind == "missing":
             raise InputError("required key is missing", file=path, where=where) from None
-        message = error["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
         given = error.get("input")
-        if not isinstance(given, dict):  # a whole block would make the line unreadable
-            message += f" (got {given!r})"
-        raise InputError(message, file=path, where=where) from None
+        shown_input = "" if isinstance(given, dict) else f" (got {_shown_input(given)})"  # a whole block
+        raise InputError(f"{_plain_message(error)}{shown_input}", file=path, where=where) from None
+
+
+# pydantic's error types in the words a commissioner would use.
+_MESSAGES = {
+    "int_type": "should be a whole number", "int_parsing": "should be a whole number",
+    "int_from_float": "should be a whole number", "float_type": "should be a number",
+    "float_parsing": "should be a number", "finite_number": "should be a finite number",
+    "bool_type": "should be true or false", "bool_parsing": "should be true or false",
+    "string_type": "should be text in quotes", "list_type": "should be a list [...]",
+    "tuple_type": "should be a list [...]", "dict_type": "should be a table",
+    "model_type": "should be a table",
+    "too_short": "has too few items", "too_long": "has too many items",
+}
+
+
+def _plain_message(error: dict[str, Any]) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    bounds = {"greater_than_equal": "at least", "greater_than": "more than",
+              "less_than_equal": "at most", "less_than": "less than"}
+    if kind in bounds:
+        bound = next(iter(ctx.values()), "")
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
+        return f"should be {bounds[kind]} {bound}".rstrip()
+    if kind == "literal_error":
+        return f"should be {ctx.get('expected', 'one of the listed values')}"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _shown_input(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return shown(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "..."
