@@ -305,3 +305,19 @@ def test_user_text_reaches_the_page_escaped(toy_copy, tmp_path):
 
 
 __all__ = ["replace_in_file"]
+
+
+def test_user_text_in_the_results_workbook_is_never_a_formula(toy_copy, tmp_path):
+    programme = toy_copy / "interventions" / "toy_programme.toml"
+    text = programme.read_text(encoding="utf-8")
+    text = re.sub(r'^name = "[^"]*"', 'name = "=HYPERLINK(\\\\"http://example.invalid\\\\")"', text,
+                  count=1, flags=re.M)
+    programme.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("run", toy_copy / "scenarios" / "toy.toml", "--draws", "50", "--out", out, "-q")
+    assert result.exit_code == 0, result.stderr
+    wb = openpyxl.load_workbook(out / "report.xlsx")
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert cells, "the name should appear in the workbook"
+    assert all(c.data_type == "s" for c in cells)

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -43,6 +44,7 @@ from roi_engine.atomic import atomic_output
 from roi_engine.inputs.accounting import PERSPECTIVES
 from roi_engine.outputs.formatting import money, share
 from roi_engine.results.cube import ALL_SECTORS, PORTFOLIO, Results
+from roi_engine.text import write_text_cell
 
 WORKBOOK_FILE = "report.xlsx"
 
@@ -182,9 +184,21 @@ def write_results_workbook(path: str | Path, results: Results, sharing, *,
             row = _table(ws, row, 1, section.title, list(table.columns),
                          table.itertuples(index=False, name=None), note=section.note)
 
+    _text_is_never_a_formula(wb)
     with atomic_output(path) as temporary:
         wb.save(temporary)
     return path
+
+
+def _text_is_never_a_formula(wb: Workbook) -> None:
+    """This workbook writes no formulas: any cell openpyxl took for one holds a user's text (a name,
+    a source, a note starting with '=', '+', '-' or '@'); store it as text, quote-prefixed."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                text = cell.value if isinstance(cell.value, str) else ""
+                if cell.data_type == "f" or (text[:1] and text[0] in "=+-@"):
+                    write_text_cell(cell, ILLEGAL_CHARACTERS_RE.sub("", str(cell.value)))
 
 
 def header_values(results: Results) -> dict[str, object]:
@@ -264,6 +278,8 @@ def _value(x):
         return None
     if isinstance(x, (bool, np.bool_)):
         return "yes" if x else "no"
+    if isinstance(x, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", x)  # control characters pasted from Word: removed
     if isinstance(x, (int, np.integer)):
         return int(x)
     if isinstance(x, (float, np.floating)):
