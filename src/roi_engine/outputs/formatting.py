@@ -108,7 +108,7 @@ def format_summary(results: Results) -> str:
                   f"{info.draws:,} draws. Payback: first year from which the cumulative discounted net "
                   "stays >= 0; 'cash only' counts cash-releasing benefits alone."]
     first, second = payback_sentences(results)
-    lines.append(f"Portfolio: {first}; {second}.")
+    lines.append(f"Portfolio (base case): {first[:1].lower()}{first[1:]}; {second}.")
     if results.overlap_notes:
         lines += [f"Overlap: {note}" for note in results.overlap_notes]
     else:
