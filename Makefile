@@ -41,7 +41,7 @@ libreoffice:
 	          "the audit tests will not pass (see README, 'What the tests need')"; fi
 
 test: $(STAMP) platform libreoffice
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 # The documentation site (Sphinx): docs/_build/html/index.html

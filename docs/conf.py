@@ -31,7 +31,8 @@ numpydoc_xref_param_type = False
 
 html_theme = "alabaster"
 html_title = f"roi-engine {release}"
-html_theme_options = {"description": "Return on investment of mental-health prevention", "fixed_sidebar": True}
+html_theme_options = {"description": "Return on investment of mental-health prevention",
+                      "fixed_sidebar": True}
 
 # Module docstrings cite their references once ([1], [2] ...) and functions refer back to them; numpydoc
 # makes citations local to one docstring, so such back-references are shown as plain "[1]" rather than
