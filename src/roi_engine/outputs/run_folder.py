@@ -20,9 +20,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from roi_engine.atomic import atomic_write_text
+from roi_engine.atomic import atomic_output, atomic_write_text
 from roi_engine.errors import InputError
 from roi_engine.results.cube import CUBE_FILE, Results
 
@@ -180,12 +181,36 @@ def write_tables(directory: Path, results: Results) -> list[Path]:
                                          for a in ("all", "public") for b in ("perspective", "cash")]),
         "payback_by_year.csv": results.payback_by_year(),
         "outcomes.csv": results.outcomes(),
-        "draws.csv": results.draws(),
     }
     written = [atomic_write_text(directory / name, frame.to_csv(index=False))
                for name, frame in tables.items()]
+    written.append(write_draws_csv(directory / "draws.csv", results))
     written.append(atomic_write_text(directory / "run_info.txt", "\n".join(results.info.lines()) + "\n"))
     return written
+
+
+def write_draws_csv(path: Path, results: Results) -> Path:
+    """``draws.csv``: one row per draw and entity, written block by block (bounded memory)."""
+    import csv
+
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["draw", "entity", *results.summary.DRAW_COLUMNS])
+        for block in results.summary.draw_blocks():
+            writer.writerows(zip(*(_csv_column(block[c].to_numpy()) for c in block.columns), strict=True))
+    return path
+
+
+def _csv_column(values):
+    """A column as Python values for :mod:`csv`; NaN written empty, as pandas writes it elsewhere."""
+    if values.dtype.kind != "f":
+        return values.tolist()
+    missing = np.isnan(values)
+    if not missing.any():
+        return values.tolist()
+    out = values.astype(object)
+    out[missing] = None
+    return out.tolist()
 
 
 def write_reports(directory: Path, results: Results, sensitivity=()) -> list[Path]:

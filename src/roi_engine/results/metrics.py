@@ -27,6 +27,46 @@ def safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
+def nan_quantiles(x: np.ndarray, q, method: str = "linear") -> np.ndarray:
+    """Quantiles ``q`` over axis 0 ignoring NaN, equal to ``np.nanquantile(x, q, axis=0, method=method)``.
+
+    Columns without NaN (nearly all of them: a NaN draw is an undefined ratio or a sector that pays
+    nothing) go through one :func:`numpy.quantile` call for all of ``q`` at once, which is several
+    times faster than ``nanquantile``'s column-by-column path; only the columns that hold some NaN
+    take that path. All-NaN columns give NaN.
+
+    Parameters
+    ----------
+    x : ndarray, shape (draw, ...)
+    q : float or sequence of floats in [0, 1]
+    method : str
+        As :func:`numpy.quantile` (``"linear"``; ``"inverted_cdf"`` for censored payback years).
+
+    Returns
+    -------
+    ndarray, shape ``np.shape(q) + x.shape[1:]``
+    """
+    x = np.asarray(x, dtype=float)
+    q = np.asarray(q, dtype=float)
+    flat = x.reshape(x.shape[0], -1)
+    nan = np.isnan(flat)
+    some, every = nan.any(axis=0), nan.all(axis=0)
+    out = np.full((q.size, flat.shape[1]), np.nan)
+    clean = ~some
+    if flat.shape[0] and clean.any():
+        out[:, clean] = np.quantile(flat[:, clean], q.ravel(), axis=0, method=method)
+    mixed = some & ~every
+    if mixed.any():
+        out[:, mixed] = np.nanquantile(flat[:, mixed], q.ravel(), axis=0, method=method)
+    return out.reshape(q.shape + x.shape[1:])
+
+
+def summarise_quantiles(x: np.ndarray, method: str = "linear") -> dict[str, np.ndarray]:
+    """:data:`QUANTILES` of ``x`` over axis 0 ignoring NaN: ``{"p05": ..., "median": ..., "p95": ...}``."""
+    values = nan_quantiles(x, list(QUANTILES.values()), method=method)
+    return dict(zip(QUANTILES, values, strict=True))
+
+
 def summarise(x: np.ndarray, axis: int = 0) -> dict[str, np.ndarray]:
     """Mean, median, 5th and 95th percentiles over draws (``axis``), ignoring NaN.
 
@@ -36,8 +76,7 @@ def summarise(x: np.ndarray, axis: int = 0) -> dict[str, np.ndarray]:
     out = {}
     with np.errstate(invalid="ignore"), _quiet_nan_warnings():
         out["mean"] = np.nanmean(x, axis=axis)
-        for label, q in QUANTILES.items():
-            out[label] = np.nanquantile(x, q, axis=axis)
+        out.update(summarise_quantiles(np.moveaxis(x, axis, 0)))
     return out
 
 

@@ -25,7 +25,7 @@ import xarray as xr
 
 from roi_engine.inputs.accounting import KIND_INDEX, KINDS
 from roi_engine.results.labels import ALL_SECTORS, PORTFOLIO, PUBLIC
-from roi_engine.results.metrics import QUANTILES, safe_ratio
+from roi_engine.results.metrics import safe_ratio, summarise_quantiles
 
 STATISTICS = ("base_case", "mean", "median", "p05", "p95")
 MONEY_METRICS = ("pv_costs", "pv_benefits", "pv_benefits_fiscal", "pv_benefits_economic",
@@ -83,8 +83,7 @@ def draw_statistics(x: np.ndarray) -> dict[str, np.ndarray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         out = {"mean": np.nanmean(x, axis=0)}
-        for label, q in QUANTILES.items():
-            out[label] = np.nanquantile(x, q, axis=0)
+        out.update(summarise_quantiles(x))
     return out
 
 
@@ -102,8 +101,7 @@ def payback_statistics(years: np.ndarray, horizon: int) -> dict[str, np.ndarray]
     count = applicable.sum(axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        out = {label: np.nanquantile(years, q, axis=0, method="inverted_cdf")
-               for label, q in QUANTILES.items()}
+        out = summarise_quantiles(years, method="inverted_cdf")
     out["mean"] = np.full(years.shape[1:], np.nan)
     by_year = np.stack([np.sum(applicable & (years <= t), axis=0) for t in range(horizon)])
     out["p_paid_back_by_year"] = safe_ratio(by_year, np.broadcast_to(count, by_year.shape))
@@ -152,6 +150,13 @@ class Summary:
         participants = cube["participant_years"]
         self.participant_years = participants
         self.people = participants * cube["distinct_share"]
+        self._tables: dict = {}
+
+    def _table(self, key, build) -> pd.DataFrame:
+        """A table built once per run; each caller gets its own copy to change freely."""
+        if key not in self._tables:
+            self._tables[key] = build()
+        return self._tables[key].copy()
 
     # --- one figure ----------------------------------------------------------------------------
 
@@ -176,6 +181,9 @@ class Summary:
         (base case, mean, median, 5th, 95th), payback (base case, median, 5th, 95th, both bases),
         probabilities, participant-years and distinct people reached. [GBP, discounted]
         """
+        return self._table("headline", self._headline)
+
+    def _headline(self) -> pd.DataFrame:
         s = self.stats.sel(group=ALL_SECTORS)
         frame = pd.DataFrame(index=pd.Index(self.results.entities, name="entity"))
         for name in ("pv_costs", "pv_benefits", "pv_benefits_cash", "pv_benefits_social", "npv",
@@ -215,6 +223,9 @@ class Summary:
         Net positions have their 5th-95th percentiles; payback is the censored median over draws.
         [GBP, discounted; perspective as the run's]
         """
+        return self._table(("by_sector", entity), lambda: self._by_sector(entity))
+
+    def _by_sector(self, entity: str) -> pd.DataFrame:
         s = self.stats.sel(entity=entity)
         frame = pd.DataFrame(index=pd.Index(self.results.groups, name="sector"))
         for name in ("pv_costs", "pv_benefits_fiscal", "pv_benefits_economic", "pv_benefits_social",
@@ -239,6 +250,9 @@ class Summary:
         ``base_case`` (one model run at point values) or a summary over draws (``mean``, ``median``,
         ``p05``, ``p95``), or ``probability``; payback years are ``inf`` where not within the horizon.
         """
+        return self._table("tidy", self._tidy)
+
+    def _tidy(self) -> pd.DataFrame:
         parts = []
         for name, x in self.stats.data_vars.items():
             frame = x.to_dataframe(name="value").reset_index()
@@ -266,16 +280,27 @@ class Summary:
         frame["horizon"] = self.info.horizon
         return frame.reset_index(drop=True)
 
+    DRAW_COLUMNS = ("pv_costs", "pv_benefits", "pv_benefits_cash", "npv", "npv_cash", "benefit_per_pound",
+                    "net_roi", "payback_year", "payback_year_cash")
+
     def draws(self) -> pd.DataFrame:
-        """Per-draw headline metrics (sector group ``all``), long by entity."""
-        m = self.draw_metrics.sel(group=ALL_SECTORS, drop=True)
-        names = ("pv_costs", "pv_benefits", "pv_benefits_cash", "npv", "npv_cash", "benefit_per_pound",
-                 "net_roi", "payback_year", "payback_year_cash")
-        frame = m[list(names)].to_dataframe().reset_index()
-        return frame[["draw", "entity", *names]]
+        """Per-draw headline metrics (sector group ``all``), long by entity (all draws at once)."""
+        return pd.concat(self.draw_blocks(self.info.draws), ignore_index=True)
+
+    def draw_blocks(self, size: int = 20_000):
+        """:meth:`draws` in blocks of ``size`` draws (long by entity within each block), so that a
+        per-draw table can be written without holding it all as text or objects at once."""
+        m = self.draw_metrics.sel(group=ALL_SECTORS, drop=True)[list(self.DRAW_COLUMNS)]
+        n = m.sizes["draw"]
+        for start in range(0, n, size):
+            frame = m.isel(draw=slice(start, start + size)).to_dataframe().reset_index()
+            yield frame[["draw", "entity", *self.DRAW_COLUMNS]]
 
     def yearly(self) -> pd.DataFrame:
         """Mean flows over draws by entity, year, sector and kind, undiscounted and discounted. [GBP]"""
+        return self._table("yearly", self._yearly)
+
+    def _yearly(self) -> pd.DataFrame:
         cube = self.results.cube
         frame = xr.Dataset({"mean_undiscounted": cube["flows_mean"],
                             "mean_discounted": cube["discounted_mean"]}).to_dataframe().reset_index()
@@ -290,6 +315,10 @@ class Summary:
 
         Statistics over the first :attr:`RunInfo.year_detail_draws` draws (a random subsample).
         """
+        return self._table(("cumulative_net_band", aggregate, basis),
+                           lambda: self._cumulative_net_band(aggregate, basis))
+
+    def _cumulative_net_band(self, aggregate: str, basis: str) -> pd.DataFrame:
         cube = self.results.cube
         x = cube["cumulative_net"].sel(aggregate=aggregate, basis=basis).values  # (d, E, H)
         s = draw_statistics(x)
@@ -308,6 +337,9 @@ class Summary:
         People are reported twice, labelled: participant-years (a person in the programme for three
         years counts three times) and distinct people reached.
         """
+        return self._table("outcomes", self._outcomes)
+
+    def _outcomes(self) -> pd.DataFrame:
         cube = self.results.cube
         s = draw_statistics(cube["avoided"].values)
         rows = []
@@ -332,6 +364,9 @@ class Summary:
 
     def payback_by_year(self) -> pd.DataFrame:
         """P(paid back by year t) for every entity, sector group, basis and year (over draws)."""
+        return self._table("payback_by_year", self._payback_by_year)
+
+    def _payback_by_year(self) -> pd.DataFrame:
         parts = []
         for name, x in self.p_paid_back_by_year.items():
             frame = x.to_dataframe(name="p_paid_back_by_year").reset_index()
