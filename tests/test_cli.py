@@ -19,7 +19,12 @@ RESULT_FILES = ("results.nc", "run.json", "summary.csv", "headline.csv", "by_sec
                 "cumulative_net.csv", "payback_by_year.csv", "outcomes.csv", "draws.csv", "run_info.txt",
                 "cost_sharing.csv", "cumulative_net_by_sector.csv", "report.xlsx", "report.html",
                 "charts/who_pays_who_gains.png", "charts/cumulative_net_cash_flow.png",
-                "charts/benefit_per_pound_distribution.png")
+                "charts/benefit_per_pound_distribution.png",
+                # the toy area (Birmingham) is covered by the IMD table: results by deprivation
+                # (the toy library has no baseline health by quintile: no Atkinson profile)
+                "deprivation.csv", "deprivation_by_sector.csv", "deprivation_indices.csv",
+                "charts/health_gain_by_deprivation.png",
+                "charts/equity_efficiency_plane.png")
 
 
 def invoke(*args: str):

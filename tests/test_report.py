@@ -25,6 +25,7 @@ from conftest import TOY_SCENARIO
 from roi_engine.analyses.sharing import cost_sharing
 from roi_engine.atomic import file_mode
 from roi_engine.inputs.scenario import load_scenario
+from roi_engine.outputs.deprivation_charts import DEPRIVATION_CHART_FILES, DEPRIVATION_CHART_IDS
 from roi_engine.outputs.formatting import ratio
 from roi_engine.outputs.report import (
     CHART_FILES,
@@ -43,6 +44,11 @@ DRAWS = 400
 CHROMIUM = os.environ.get("ROI_ENGINE_CHROMIUM", "/usr/bin/chromium")
 BROWSER_TIMEOUT = 120  # seconds
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+# The toy area (Birmingham) is covered by the IMD table, so the page has the deprivation charts too,
+# in this order: the three report charts, then who gains by deprivation and the equity plane.
+REPORT_CHART_IDS = [*CHART_IDS.values(), DEPRIVATION_CHART_IDS["deprivation_share"],
+                    DEPRIVATION_CHART_IDS["equity_plane"]]
 
 
 # --- fixtures -----------------------------------------------------------------------------------
@@ -115,7 +121,7 @@ def text_of(page: Page) -> str:
 def test_writes_one_html_file_and_a_png_per_chart(report):
     out, html_path, pngs, _ = report
     assert html_path == out / REPORT_FILE
-    assert [p.name for p in pngs] == list(CHART_FILES.values())
+    assert [p.name for p in pngs] == [*CHART_FILES.values(), *DEPRIVATION_CHART_FILES.values()]
     for png in pngs:
         assert png.parent == out / "charts"
         data = png.read_bytes()
@@ -154,11 +160,11 @@ def test_page_is_self_contained_with_the_charts_embedded(report):
     assert "url(" not in text and "@import" not in text and "@font-face" not in text
     assert all(a["src"].startswith("data:image/png;base64,") for a in page.images)
     charts = {a["id"]: a for a in page.images if "chart" in a.get("class", "").split()}
-    assert list(charts) == list(CHART_IDS.values())
+    assert list(charts) == REPORT_CHART_IDS
     for png, chart in zip(pngs, charts.values(), strict=True):
         assert base64.b64decode(chart["src"].split(",", 1)[1]) == png.read_bytes()
         assert len(chart["alt"]) > 80  # a real description, with the numbers in it
-    assert page.body.get("data-charts") == str(len(CHART_IDS))
+    assert page.body.get("data-charts") == str(len(REPORT_CHART_IDS))
 
 
 def test_headlines_say_what_every_pound_returns_and_how_sure_that_is(report, toy):
@@ -273,9 +279,9 @@ def test_every_chart_loads_in_a_headless_browser(report, tmp_path):
     _, html_path, _, _ = report
     result = browse(html_path, tmp_path / "profile", "--virtual-time-budget=5000", "--dump-dom")
     dom = parse(result.stdout)
-    assert dom.body.get("data-loaded") == str(len(CHART_IDS)), dom.body
+    assert dom.body.get("data-loaded") == str(len(REPORT_CHART_IDS)), dom.body
     charts = {a["id"]: a for a in dom.images if "chart" in a.get("class", "").split()}
-    assert list(charts) == list(CHART_IDS.values())
+    assert list(charts) == REPORT_CHART_IDS
     for chart_id, attrs in charts.items():
         assert int(attrs.get("data-natural-width", "0")) > 500, (chart_id, attrs.get("data-natural-width"))
 

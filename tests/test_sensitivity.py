@@ -175,7 +175,7 @@ def test_sensitivity_results_are_added_to_an_existing_workbook_and_report(tmp_pa
     assert "One-way sensitivity (tornado)" in titles and "Switching values" in titles
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Which assumptions matter" in page and 'id="chart-tornado"' in page
-    assert 'data-charts="4"' in page  # the three report charts and the tornado
+    assert 'data-charts="6"' in page  # the three report charts, two on deprivation and the tornado
 
 
 def test_sensitivity_without_a_report_writes_only_its_own_files(tmp_path):

@@ -85,8 +85,9 @@ def table_rows(ws, title: str, column: int = 1, skip_note: bool = False):
 def test_written_where_asked_with_the_five_sheets_in_order(book):
     path, wb, *_ = book
     assert path.name == "report.xlsx" and path.is_file()
-    assert wb.sheetnames == list(SHEETS) == ["Summary", "Cost sharing", "Yearly flows by sector",
-                                            "Uncertainty", "Parameters used"]
+    assert list(SHEETS) == ["Summary", "Cost sharing", "Yearly flows by sector", "Uncertainty",
+                            "Parameters used"]
+    assert wb.sheetnames == [*SHEETS, "Deprivation"]  # the toy area is covered by the IMD table
     assert not [p for p in path.parent.iterdir() if p.name != "report.xlsx"], "temporary file left behind"
     assert stat.S_IMODE(path.stat().st_mode) == file_mode()  # not mkstemp's 0600
 
@@ -292,7 +293,7 @@ def test_overwrites_in_place_and_a_failed_save_keeps_the_old_file(toy, tmp_path,
     path = tmp_path / "report.xlsx"
     path.write_bytes(b"old")
     write_results_workbook(path, results, sharing)
-    assert load_workbook(path).sheetnames == list(SHEETS)
+    assert load_workbook(path).sheetnames == [*SHEETS, "Deprivation"]
     good = path.read_bytes()
 
     from openpyxl import Workbook

@@ -48,6 +48,17 @@ class PopulationSpec(StrictModel):
         return ages
 
 
+class DeprivationSpec(StrictModel):
+    """How the programme's target condition varies with deprivation (results by IMD quintile).
+
+    ``risk_ratio``: baseline risk of the condition in the most deprived fifth of areas divided by that
+    in the least deprived fifth (national IMD quintiles); 1 is a flat gradient. It shapes only how the
+    area's results split across quintiles (:mod:`roi_engine.analyses.deprivation`), never the totals.
+    """
+
+    risk_ratio: Ref = 1.0
+
+
 class DeliverySpec(StrictModel):
     """Years (from 0) in which a new cohort starts, and who each cohort is.
 
@@ -375,6 +386,7 @@ class InterventionSpec(StrictModel):
     costs: tuple[CostSpec, ...] = Field(min_length=1)
     outcomes: tuple[OutcomeSpec, ...] = ()
     markov: tuple[MarkovSpec, ...] = ()
+    deprivation: DeprivationSpec = DeprivationSpec()
 
     @model_validator(mode="after")
     def _something_changes(self) -> InterventionSpec:
@@ -408,6 +420,7 @@ class InterventionSpec(StrictModel):
                     yield f"{at}.consequences[{j}].per_unit[{k}]", factor
         for i, block in enumerate(self.markov):
             yield from block.references(f"markov[{i}]")
+        yield "deprivation.risk_ratio", self.deprivation.risk_ratio
 
     def parameter_names(self) -> list[str]:
         """Parameter names referenced, in first-use order, without repeats."""
@@ -444,6 +457,9 @@ def check_references(spec: InterventionSpec, registry: ParameterRegistry, sector
                                  f"'{param.unit}')", file=path, where=where)
         elif where in shares and not 0 <= ref <= 1:
             raise InputError(f"{ref:g} is not a share in [0, 1]", file=path, where=where)
+        elif where == "deprivation.risk_ratio" and not ref > 0:
+            raise InputError(f"{ref:g} is not a risk ratio (it must be above 0; 1 = no gradient)",
+                             file=path, where=where)
     for i, cost in enumerate(spec.costs):
         sectors.require(cost.payer, file=path, where=f"costs[{i}].payer")
     for i, out in enumerate(spec.outcomes):

@@ -61,6 +61,15 @@ class ScenarioIntervention(StrictModel):
     reach: StrictFloat | None = Field(default=None, ge=0, le=1)
     uptake: StrictFloat | None = Field(default=None, ge=0, le=1)
     delivery_years: tuple[StrictInt, ...] | None = None
+    uptake_by_quintile: tuple[StrictFloat, StrictFloat, StrictFloat, StrictFloat, StrictFloat] | None = None
+
+    @field_validator("uptake_by_quintile")
+    @classmethod
+    def _uptake_by_quintile(cls, x: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if x is not None and (any(v < 0 for v in x) or not any(v > 0 for v in x)):
+            raise ValueError("uptake_by_quintile must be five relative uptakes (most to least deprived "
+                             "fifth), none negative and not all zero, e.g. [1.5, 1.25, 1, 0.75, 0.5]")
+        return x
 
     @field_validator("delivery_years")
     @classmethod

@@ -21,7 +21,7 @@ from roi_engine.errors import InputError
 from roi_engine.inputs.accounting import CASH_KINDS, KINDS, kind_discount_factors, perspective_weights
 from roi_engine.inputs.population import population_in_band
 from roi_engine.inputs.scenario import Scenario
-from roi_engine.model.engine import KIND_INDEX, InterventionPlan, intervention_flows
+from roi_engine.model.engine import KIND_INDEX, InterventionPlan, intervention_flows, resolve
 from roi_engine.model.overlap import find_overlaps, remove_double_counting
 from roi_engine.model.payback import payback_year
 from roi_engine.model.sampling import chunk_rng, correlate, to_values, uniform_design
@@ -65,6 +65,9 @@ class ChunkSummary:
         Outcome units avoided over the horizon. [outcome units]
     participants_total : (n, I)
         Participant-years: people starting the programme, summed over delivery years. [persons]
+    risk_ratio : (n, I)
+        Each programme's deprivation gradient: baseline risk in the most deprived fifth over the
+        least deprived fifth (``[deprivation] risk_ratio``). [ratio]
     flows_sum, discounted_sum : (I, H, S, K)
         Sums over the chunk's draws of undiscounted and discounted flows. [GBP]
     avoided_sum : (O, H)
@@ -77,6 +80,7 @@ class ChunkSummary:
     cumulative_net: np.ndarray
     avoided_total: np.ndarray
     participants_total: np.ndarray
+    risk_ratio: np.ndarray
     flows_sum: np.ndarray
     discounted_sum: np.ndarray
     avoided_sum: np.ndarray
@@ -243,7 +247,10 @@ class Model:
         return ChunkSummary(
             pv=pv, payback=payback.reshape(shape), cumulative_net=aggregates,
             avoided_total=np.concatenate(avoided_total, axis=1),
-            participants_total=participants_total, flows_sum=flows_sum,
+            participants_total=participants_total,
+            risk_ratio=np.column_stack([resolve(plan.spec.deprivation.risk_ratio, values, n)
+                                        for plan in self.plans]),
+            flows_sum=flows_sum,
             discounted_sum=discounted_sum, avoided_sum=np.concatenate(avoided_sum, axis=0),
             participants_sum=participants_sum,
         )
@@ -331,7 +338,7 @@ def simulate(scenario: Scenario, *, progress: Callable[[int], None] | None = Non
     return model, per_draw, sums, base
 
 
-PER_DRAW_FIELDS = ("pv", "payback", "cumulative_net", "avoided_total", "participants_total")
+PER_DRAW_FIELDS = ("pv", "payback", "cumulative_net", "avoided_total", "participants_total", "risk_ratio")
 _SUM_FIELDS = ("flows_sum", "discounted_sum", "avoided_sum", "participants_sum")
 
 

@@ -49,6 +49,16 @@ def table(headers: list[str], rows: list[list[str]], align: str | None = None) -
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
+def deprivation_line(results) -> str:
+    """The terminal's line on who gains by deprivation (or why there is none)."""
+    from roi_engine.analyses.deprivation import deprivation_results, headline_sentence
+
+    d = deprivation_results(results)
+    if d is None:
+        return "By deprivation: " + results.cube.attrs.get("deprivation_note", "not available") + "."
+    return "By deprivation (IMD 2019 quintiles, means over draws): " + headline_sentence(d)
+
+
 def payback_sentences(results: Results, entity: str = PORTFOLIO) -> tuple[str, str]:
     """The payback figure in words, on both bases side by side (base case).
 
@@ -114,6 +124,7 @@ def format_summary(results: Results) -> str:
     else:
         lines.append("Overlap: no two programmes change the same outcome in the same people; the "
                      "portfolio is the sum of its programmes.")
+    lines.append(deprivation_line(results))
     lines.append("")
     if len(names) > 1:
         lines.append("Programmes: " + "; ".join(f"{k} = {v}" for k, v in names.items()

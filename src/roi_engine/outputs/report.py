@@ -36,6 +36,7 @@ from roi_engine.outputs.charts import (
     money_short,
     year_text,
 )
+from roi_engine.outputs.deprivation_charts import deprivation_charts
 from roi_engine.outputs.formatting import money, payback_sentences, ratio, share
 from roi_engine.results.cube import ALL_SECTORS, PORTFOLIO, PUBLIC, Results
 
@@ -296,6 +297,73 @@ def how_to_read(results: Results) -> list[str]:
     return items
 
 
+INDEX_LABELS = {
+    "share_of_health_gain_q1": "share of the health gain reaching the most deprived fifth",
+    "gap_narrowed_qalys_per_100k": "gap narrowed: per-person gain, most minus least deprived quintile "
+                                   "present (QALYs per 100,000)",
+    "sii_of_gain_qalys_per_100k": "slope index of the per-person gain, least minus most deprived "
+                                  "(QALYs per 100,000; below 0 narrows the gap)",
+    "health_gain_qalys": "health gain, unweighted (QALY equivalents)",
+    "p_gains_and_narrows": "chance the portfolio gains (NPV > 0) and narrows the gap (SII < 0)",
+}
+
+
+def index_label(name: str) -> str:
+    if name.startswith("equity_weighted_gain_qalys_eps_"):
+        return (f"health gain, equity-weighted (Atkinson, aversion "
+                f"{name.rsplit('_', 1)[-1]}: England's estimate)")
+    return INDEX_LABELS.get(name, name)
+
+
+def deprivation_context(results: Results) -> dict | None:
+    """The deprivation section: sentence, tables and notes (None when the area is not covered)."""
+    from roi_engine.analyses.deprivation import deprivation_results, headline_sentence
+
+    d = deprivation_results(results)
+    if d is None:
+        return None
+    rows = d.quintiles[d.quintiles["entity"] == PORTFOLIO]
+    quintiles = pd.DataFrame({
+        "quintile": rows["quintile_label"],
+        "residents": [f"{v:.0%}" for v in rows["population_share"]],
+        "participant-years (base case)": [f"{v:,.0f}" for v in rows["participant_years_base"]],
+        "health gain, QALY equivalents (mean, 90% interval)": [
+            f"{m:,.1f} ({lo:,.1f} to {hi:,.1f})" for m, lo, hi in
+            zip(rows["health_gain_qalys_mean"], rows["health_gain_qalys_p05"],
+                rows["health_gain_qalys_p95"], strict=True)],
+        "share of the health gain": [f"{v:.0%}" for v in rows["share_of_health_gain_mean"]],
+        "PV costs (mean)": [money(v) for v in rows["pv_costs_mean"]],
+        "PV benefits (mean)": [money(v) for v in rows["pv_benefits_mean"]],
+    })
+    idx = d.indices[d.indices["entity"] == PORTFOLIO]
+
+    def fmt(name, v):
+        if not math.isfinite(v):
+            return "n/a"
+        return f"{v:.0%}" if name.startswith(("share", "p_")) else f"{v:,.1f}"
+
+    indices = pd.DataFrame({
+        "measure": [index_label(n) for n in idx["index"]],
+        "base case": [fmt(n, v) for n, v in zip(idx["index"], idx["base_case"], strict=True)],
+        "mean over draws": [fmt(n, v) for n, v in zip(idx["index"], idx["mean"], strict=True)],
+        "90% interval": ["" if not math.isfinite(lo) else f"{fmt(n, lo)} to {fmt(n, hi)}"
+                         for n, lo, hi in zip(idx["index"], idx["p05"], idx["p95"], strict=True)],
+    })
+    profile = d.ede_profile
+    ede = None
+    if len(profile):
+        ede = pd.DataFrame({
+            "inequality aversion": [f"{e:g}" + (" (England's estimate)" if m else "")
+                                    for e, m in zip(profile["epsilon"], profile["england_estimate"],
+                                                    strict=True)],
+            "equity-weighted health gain (mean)": [f"{v:,.1f}" for v in profile["mean"]],
+            "90% interval": [f"{lo:,.1f} to {hi:,.1f}" for lo, hi in
+                             zip(profile["p05"], profile["p95"], strict=True)],
+        })
+    return {"sentence": headline_sentence(d), "quintiles": quintiles, "indices": indices, "ede": ede,
+            "notes": d.notes}
+
+
 def _chart_context(chart: Chart) -> dict:
     return {"key": chart.key, "id": chart.id, "alt": chart.alt, "caption": chart.caption,
             "data": base64.b64encode(chart.png).decode("ascii")}
@@ -329,6 +397,7 @@ def render_html(results: Results, sharing, charts: list[Chart], *, sensitivity=(
         "payback_table": payback_table(results),
         "cards": intervention_cards(results),
         "sharing": sharing_context(results, sharing),
+        "deprivation": deprivation_context(results),
         "sensitivity": sections,
         "how_to_read": how_to_read(results),
         "attribution": ATTRIBUTION,
@@ -346,7 +415,7 @@ def write_report(out_dir: str | Path, results: Results, sharing, *,
     out_dir = Path(out_dir)
     chart_dir = out_dir / CHART_DIR
     chart_dir.mkdir(parents=True, exist_ok=True)
-    charts = build_charts(results)
+    charts = build_charts(results) + deprivation_charts(results)
     pngs = [atomic_write_bytes(chart_dir / c.filename, c.png) for c in charts]
     page = render_html(results, sharing, charts, sensitivity=sensitivity)
     return atomic_write_bytes(out_dir / REPORT_FILE, page.encode("utf-8")), pngs

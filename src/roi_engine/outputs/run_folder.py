@@ -28,8 +28,10 @@ from roi_engine.errors import InputError
 from roi_engine.results.cube import CUBE_FILE, Results
 
 MANIFEST = "run.json"
+DEPRIVATION_FILES = ("deprivation.csv", "deprivation_by_sector.csv", "deprivation_indices.csv",
+                     "deprivation_ede_profile.csv")
 TABLE_FILES = ("summary.csv", "headline.csv", "by_sector.csv", "yearly.csv", "cumulative_net.csv",
-               "payback_by_year.csv", "outcomes.csv", "draws.csv", "run_info.txt")
+               "payback_by_year.csv", "outcomes.csv", "draws.csv", "run_info.txt", *DEPRIVATION_FILES)
 REPORT_FILES = ("cost_sharing.csv", "cumulative_net_by_sector.csv", "report.xlsx", "report.html")
 RESULT_FILES = (CUBE_FILE, MANIFEST, *TABLE_FILES, *REPORT_FILES, "charts")
 
@@ -185,8 +187,21 @@ def write_tables(directory: Path, results: Results) -> list[Path]:
     written = [atomic_write_text(directory / name, frame.to_csv(index=False))
                for name, frame in tables.items()]
     written.append(write_draws_csv(directory / "draws.csv", results))
+    written += write_deprivation_tables(directory, results)
     written.append(atomic_write_text(directory / "run_info.txt", "\n".join(results.info.lines()) + "\n"))
     return written
+
+
+def write_deprivation_tables(directory: Path, results: Results) -> list[Path]:
+    """The results by deprivation quintile, when the area is covered (none otherwise)."""
+    from roi_engine.analyses.deprivation import deprivation_results
+
+    d = deprivation_results(results)
+    if d is None:
+        return []
+    tables = dict(zip(DEPRIVATION_FILES, (d.quintiles, d.by_sector, d.indices, d.ede_profile), strict=True))
+    return [atomic_write_text(directory / name, frame.to_csv(index=False)) for name, frame in tables.items()
+            if len(frame)]  # no Atkinson profile without baseline health by quintile
 
 
 def write_draws_csv(path: Path, results: Results) -> Path:

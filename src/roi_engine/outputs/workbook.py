@@ -174,6 +174,7 @@ def write_results_workbook(path: str | Path, results: Results, sharing, *,
     _parameters_sheet(sheets["Parameters used"], results)
     _charts(sheets["Summary"], summary_refs, sheets["Cost sharing"], bar_data,
             sheets["Yearly flows by sector"], line_data, results, sharing)
+    _deprivation_sheet(wb, results)
     if sensitivity:
         ws = wb.create_sheet("Sensitivity")
         row = _header(ws, results, "Sensitivity and value of information",
@@ -188,6 +189,37 @@ def write_results_workbook(path: str | Path, results: Results, sharing, *,
     with atomic_output(path) as temporary:
         wb.save(temporary)
     return path
+
+
+DEPRIVATION_SHEET = "Deprivation"
+
+
+def _deprivation_sheet(wb: Workbook, results: Results) -> None:
+    """Sheet 'Deprivation': results by national IMD quintile, when the area is covered."""
+    from roi_engine.analyses.deprivation import deprivation_results, headline_sentence
+
+    d = deprivation_results(results)
+    if d is None:
+        return
+    ws = wb.create_sheet(DEPRIVATION_SHEET)
+    row = _header(ws, results, "Who gains by deprivation",
+                  headline_sentence(d) + " " + " ".join(d.notes))
+    columns = ["entity", "quintile_label", "population_share", "participant_years_base",
+               "health_gain_qalys_base", "health_gain_qalys_mean", "health_gain_qalys_p05",
+               "health_gain_qalys_p95", "share_of_health_gain_mean", "pv_costs_mean", "pv_benefits_mean",
+               "pv_benefits_cash_mean", "npv_mean"]
+    frame = d.quintiles[columns]
+    row = _table(ws, row, 1, "By quintile (unweighted; health gain in QALY equivalents; money: PV, "
+                 f"{results.info.currency} {results.info.price_year} prices)", columns,
+                 frame.itertuples(index=False, name=None))
+    columns = ["entity", "index", "base_case", "mean", "p05", "p95", "basis"]
+    row = _table(ws, row, 1, "Inequality measures (unweighted first; equity-weighted labelled)", columns,
+                 d.indices[columns].itertuples(index=False, name=None))
+    if len(d.ede_profile):
+        columns = list(d.ede_profile.columns)
+        _table(ws, row, 1, "Equity-weighted health gain of the portfolio by inequality aversion "
+               "(Atkinson; England's estimate marked)", columns,
+               d.ede_profile.itertuples(index=False, name=None))
 
 
 def _text_is_never_a_formula(wb: Workbook) -> None:

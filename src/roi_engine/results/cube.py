@@ -29,6 +29,8 @@ import numpy as np
 import xarray as xr
 
 from roi_engine.inputs.accounting import KINDS, PERSPECTIVES, perspective_weights
+from roi_engine.inputs.deprivation import IMD_EDITION, QUINTILES, age_band, quintile_population
+from roi_engine.inputs.valuation import QALY_PARAMETER
 from roi_engine.model.evaluation import AGGREGATES, BASES, YEAR_DETAIL_DRAWS, simulate
 from roi_engine.results.labels import ALL_SECTORS, PORTFOLIO, PUBLIC
 
@@ -126,8 +128,15 @@ def build_cube(model, per_draw: dict, sums: dict, base) -> xr.Dataset:
               "entity": entities, "intervention": interventions, "sector": sectors, "group": groups,
               "aggregate": list(AGGREGATES), "basis": list(BASES), "kind": list(KINDS), "year": years,
               "outcome": [f"{e}:{o}" for e, o in zip(outcome_entity, outcome_id, strict=True)]}
+    data.update({"risk_ratio": (("draw", "intervention"), per_draw["risk_ratio"]),
+                 "risk_ratio_base": (("intervention",), base.risk_ratio[0])})
+    deprivation, deprivation_attrs = _deprivation_inputs(model)
+    data.update(deprivation)
+    if deprivation:
+        coords["quintile"] = list(QUINTILES)
     cube = xr.Dataset(data, coords=coords)
     cube.attrs.update({k: v for k, v in asdict(info).items()})
+    cube.attrs.update(deprivation_attrs)
     cube.attrs["overlap_notes"] = json.dumps(list(model.overlap_notes))
     cube.attrs["overlap_applied"] = int(bool(model.overlaps))
     rule = scenario.sharing
@@ -139,6 +148,39 @@ def build_cube(model, per_draw: dict, sums: dict, base) -> xr.Dataset:
     cube["discounted_mean"].attrs.update(units="GBP", price_year=info.price_year, discounted="yes")
     cube["payback"].attrs.update(units="year (0 = first year of delivery); inf = not within the horizon")
     return cube
+
+
+def _deprivation_inputs(model) -> tuple[dict, dict]:
+    """What the results by deprivation need: populations, uptake and baseline health by quintile."""
+    scenario = model.scenario
+    split = quintile_population(scenario.area)
+    if split is None:
+        return {}, {"deprivation": 0, "deprivation_note": (
+            f"no split by deprivation quintile: the shipped IMD table does not cover "
+            f"{scenario.area.code} ({scenario.area.kind})")}
+    bands = [age_band(plan.spec.population.ages) for plan in model.plans]
+    uptake = np.array([item.uptake_by_quintile or (1.0,) * 5 for item, _ in scenario.interventions])
+    data = {
+        "quintile_population": (("intervention", "quintile"),
+                                np.array([split.population[b] for b in bands])),
+        "quintile_age_band": (("intervention",), np.array(bands, dtype=str)),
+        "area_population_by_quintile": (("quintile",), split.population["total"]),
+        "uptake_by_quintile": (("intervention", "quintile"), uptake),
+    }
+    registry = scenario.registry
+    names = [f"dep_qale_q{q}" for q in QUINTILES]
+    if all(n in registry for n in names):
+        data["baseline_health"] = (("quintile",), np.array([registry[n].value for n in names]))
+    attrs = {"deprivation": 1, "imd_edition": IMD_EDITION,
+             "deprivation_districts": ",".join(split.districts)}
+    if "dep_atkinson_epsilon_england" in registry:
+        attrs["epsilon_england"] = float(registry["dep_atkinson_epsilon_england"].value)
+    if QALY_PARAMETER in registry:
+        param = registry[QALY_PARAMETER]
+        factor = (scenario.deflator.factor(param.price_year, scenario.price_year)
+                  if param.is_money else 1.0)
+        attrs["qaly_value"] = float(param.value * factor)
+    return data, attrs
 
 
 class Results:
@@ -296,8 +338,10 @@ class Results:
             parameters = pd.DataFrame({c.removeprefix("parameter_"): cube[c].values.astype(str)
                                        for c in columns})
             cube = cube.drop_vars(columns)
-        for name in ("sector_label", "entity_name", "outcome_entity", "outcome_id", "outcome_unit"):
-            cube[name] = cube[name].astype(str)
+        for name in ("sector_label", "entity_name", "outcome_entity", "outcome_id", "outcome_unit",
+                     "quintile_age_band"):
+            if name in cube:
+                cube[name] = cube[name].astype(str)
         return cls(cube, parameters)
 
 
