@@ -152,9 +152,11 @@ def headline_sentence(d: DeprivationResults) -> str:
     low, high = d.value(PORTFOLIO, "share_of_health_gain_q1", "p05"), d.value(
         PORTFOLIO, "share_of_health_gain_q1", "p95")
     p = d.value(PORTFOLIO, "p_gains_and_narrows")
+    # a finite number of draws never shows certainty
+    chance = "over 99%" if p >= 0.995 else "under 1%" if p <= 0.005 else f"{p:.0%}"
     text = (f"{share:.0%} of the portfolio's health gain (90% interval {low:.0%} to {high:.0%}) reaches "
             f"residents of England's most deprived fifth of neighbourhoods, who are "
-            f"{q1['population_share']:.0%} of the area's residents; in {p:.0%} of draws the portfolio "
+            f"{q1['population_share']:.0%} of the area's residents; in {chance} of draws the portfolio "
             "both gains (NPV > 0) and narrows the gap in health between more and less deprived places")
     equity = d.indices[(d.indices["entity"] == PORTFOLIO)
                        & d.indices["index"].str.startswith("equity_weighted_gain")]
