@@ -180,9 +180,10 @@ def write_results_workbook(path: str | Path, results: Results, sharing, *,
                       "Which assumptions the answer hangs on (roi-engine sensitivity); full tables in "
                       "sensitivity_<method>.csv beside this workbook.")
         for section in sensitivity:
-            table = section.table
+            table = section.board_table(text=False, rows=None)
             row = _table(ws, row, 1, section.title, list(table.columns),
-                         table.itertuples(index=False, name=None), note=section.note)
+                         table.itertuples(index=False, name=None),
+                         note=f"{section.note} {section.caption.replace('The ', 'Here: the ', 1)}.")
 
     _text_is_never_a_formula(wb)
     with atomic_output(path) as temporary:
