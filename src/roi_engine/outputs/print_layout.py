@@ -25,7 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 PAPER_A4 = 9  # openpyxl's paperSize code for A4 (ECMA-376)
 MARGINS = PageMargins(left=0.5, right=0.5, top=0.6, bottom=0.6, header=0.3, footer=0.3)
 """Inches: narrow side margins (a wide table gets the width), room for the footer."""
-FOOTER = "&8&A, page &P of &N"
+FOOTER = "&A, page &P of &N"
 """The sheet's name and the page: a printed page that falls out of the pack still says where it came from."""
 
 
@@ -52,6 +52,7 @@ def set_print_layout(ws: Worksheet, *, title_rows: tuple[int, int] | None, freez
     ws.page_margins = MARGINS
     ws.print_options.horizontalCentered = True
     ws.oddFooter.center.text = FOOTER
+    ws.oddFooter.center.size = 8
     if title_rows is not None:
         ws.print_title_rows = f"{title_rows[0]}:{title_rows[1]}"
     if freeze is not None:
