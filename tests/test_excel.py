@@ -131,7 +131,7 @@ def test_exported_workbook_layout(book):
 
     toy = workbook["toy"]
     assert [c.value for c in toy[1]] == ["name", "value", "distribution", "p1", "p2", "p3", "p4", "unit",
-                                         "price_year", "source", "notes", "grade"]
+                                         "price_year", "source", "notes", "grade", "label"]
     assert toy.freeze_panes == "B2"
     assert toy["A3"].value == "toy_cost" and toy["B3"].value == 100 and toy["B3"].data_type == "n"
     assert toy["E5"].value == 0.1 and toy["D5"].value == -0.2231435513142097   # floats, not text
@@ -399,8 +399,8 @@ BAD_INPUT = [
      "price_year, source)"),
     ("duplicated-column", set_cells("toy", L1="Value"), "workbook", "read",
      "toy!L1: column 'Value' appears twice (it is also in column B)"),
-    ("value-without-heading", set_cells("toy", M3="my comment"), "workbook", "read",
-     "toy!M3: a value lies in a column with no heading (put comments in the 'notes' column, or clear "
+    ("value-without-heading", set_cells("toy", N3="my comment"), "workbook", "read",
+     "toy!N3: a value lies in a column with no heading (put comments in the 'notes' column, or clear "
      "the cell)"),
     ("text-in-number", set_cells("toy", B3="lots"), "workbook", "read",
      "toy!B3: 'lots' is not a number" + NUMBER_HINT),

@@ -401,7 +401,7 @@ def test_unnamed_column_with_values_is_an_error(tmp_path):
 
 def test_grade_is_optional_and_checked(tmp_path):
     assert read_parameter_csv(write_table(tmp_path, [HEADER, GOOD_ROW]))[0].grade == ""
-    graded = GOOD_ROW + "," * (len(COLUMNS) - GOOD_ROW.count(",") - 2) + ",RCT"
+    graded = GOOD_ROW + "," * (COLUMNS.index("grade") - GOOD_ROW.count(",") - 1) + ",RCT"
     assert read_parameter_csv(write_table(tmp_path, [HEADER, graded], name="g.csv"))[0].grade == "rct"
     path = write_table(tmp_path, [HEADER, graded.replace(",RCT", ",rtc")], name="bad.csv")
     with pytest.raises(InputError) as info:

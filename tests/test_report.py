@@ -3,8 +3,10 @@
 The browser tests open ``report.html`` in Debian's chromium (``/usr/bin/chromium``, or the path in
 ``ROI_ENGINE_CHROMIUM``): ``--dump-dom`` shows whether every chart image decoded (an inline script writes
 ``data-loaded`` on ``<body>`` and ``data-natural-width`` on each chart at load), and ``--screenshot`` takes a
-1280-pixel-wide picture of the page. Chromium is installed by ``make browser`` (``make test`` depends on
-it); if it is missing these tests FAIL, naming that target: they are never skipped.
+1280-pixel-wide picture of the page; ``--print-to-pdf`` prints it (A4, page count, no chart drawn on two
+pages, no heading left at the foot of a page: read with pypdf), and a probe script measures it in a
+400-pixel-wide frame (nothing falls off the side). Chromium is installed by ``make browser`` (``make test``
+depends on it); if it is missing these tests FAIL, naming that target: they are never skipped.
 """
 
 from __future__ import annotations
@@ -304,3 +306,147 @@ def test_screenshot_at_1280_pixels_is_a_real_picture(report, tmp_path):
     assert np.mean(pixels[400:, :, :3]) > 0.7
     if os.environ.get("ROI_ENGINE_KEEP_SCREENSHOT"):
         shutil.copy(shot, os.environ["ROI_ENGINE_KEEP_SCREENSHOT"])
+
+
+# --- print and phone width ------------------------------------------------------------------------
+
+A4_POINTS = (595.3, 841.9)
+MAX_PRINTED_PAGES = 8  # the toy report with a tornado section; the default portfolio's prints on 10
+NARROW = 400  # pixels: a phone held upright
+
+
+@pytest.fixture(scope="module")
+def report_with_sensitivity(toy, tmp_path_factory):
+    """The toy report with a tornado section and chart, as `roi-engine sensitivity` adds them."""
+    from roi_engine.outputs.sensitivity_report import run_sensitivity
+    from roi_engine.outputs.sensitivity_sections import collect_sections
+
+    scenario, results, sharing = toy
+    out = tmp_path_factory.mktemp("printed") / "out"
+    (out / "charts").mkdir(parents=True)
+    _, table = run_sensitivity(scenario, "tornado", chart_dir=out / "charts")
+    table.to_csv(out / "sensitivity_tornado.csv", index=False)
+    html_path, _ = write_report(out, results, sharing, sensitivity=collect_sections(out))
+    return html_path
+
+
+class Headings(HTMLParser):
+    """The text of every h2 and h3."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.headings: list[str] = []
+        self.open = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("h2", "h3"):
+            self.open = True
+            self.headings.append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("h2", "h3"):
+            self.open = False
+
+    def handle_data(self, data):
+        if self.open:
+            self.headings[-1] += data
+
+
+def printed_pages(pdf: Path):
+    """Per page: its size, its text fragments as (height from the bottom, text), and a fingerprint of
+    each image drawn on it."""
+    import hashlib
+
+    pypdf = pytest.importorskip("pypdf", reason="pypdf (a test extra: pip install -e '.[test]') reads "
+                                "the printed PDF")
+    pages = []
+    for page in pypdf.PdfReader(pdf).pages:
+        fragments = []
+
+        def visit(text, cm, tm, font, size, fragments=fragments):
+            if text.strip():
+                fragments.append((tm[4] * cm[1] + tm[5] * cm[3] + cm[5], text.strip()))
+
+        page.extract_text(visitor_text=visit)
+        images = [hashlib.sha256(image.data).hexdigest() for image in page.images]
+        pages.append((tuple(float(x) for x in page.mediabox[2:]), fragments, images))
+    return pages
+
+
+def test_prints_on_a4_without_cutting_a_chart_or_stranding_a_heading(report_with_sensitivity, tmp_path):
+    html_path = report_with_sensitivity
+    pdf = tmp_path / "report.pdf"
+    browse(html_path, tmp_path / "profile", "--no-pdf-header-footer", "--virtual-time-budget=5000",
+           f"--print-to-pdf={pdf}")
+    pages = printed_pages(pdf)
+    print(f"\nThe toy report (with a tornado section) prints on {len(pages)} A4 pages")
+    assert 2 <= len(pages) <= MAX_PRINTED_PAGES, len(pages)
+    for size, _, _ in pages:
+        assert size == pytest.approx(A4_POINTS, abs=1.5)
+    # every chart is drawn whole on one page: an image split by a page break is drawn on both pages
+    charts = 1 + len(CHART_IDS)  # the three run charts and the tornado
+    seen = [image for _, _, images in pages for image in images]
+    assert len(set(seen)) == charts, (len(set(seen)), charts)
+    assert len(seen) == charts, "a chart image is drawn on more than one page (cut by a page break)"
+    # no heading is the last thing on its page
+    parser = Headings()
+    parser.feed(html_path.read_text(encoding="utf-8"))
+    headings = [" ".join(h.split()) for h in parser.headings]
+    assert "Which assumptions matter" in headings and len(headings) > 10
+    for number, (_, fragments, _) in enumerate(pages[:-1], start=1):
+        lowest = min(fragments)[1]
+        stranded = [h for h in headings if h == lowest or (len(lowest) > 3 and h.endswith(lowest))]
+        assert not stranded, f"page {number} ends with the heading {stranded[0]!r}"
+
+
+PROBE = """<script>
+window.addEventListener("load", function () {
+  var width = document.documentElement.clientWidth, out = [], all = document.querySelectorAll("body *");
+  for (var i = 0; i < all.length; i++) {
+    var box = all[i].getBoundingClientRect(), up = all[i].parentElement, scrolls = false;
+    for (; up; up = up.parentElement) {  // inside a box that scrolls sideways on purpose
+      var overflow = getComputedStyle(up).overflowX;
+      if (overflow === "auto" || overflow === "scroll") { scrolls = true; break; }
+    }
+    if (!scrolls && box.width > 0 && (box.right > width + 0.5 || box.left < -0.5)) {
+      out.push(all[i].tagName + "#" + all[i].id + "." + all[i].className + " " + Math.round(box.left)
+               + ".." + Math.round(box.right));
+    }
+  }
+  var tiles = document.querySelectorAll(".keyfigure, .card");
+  for (var j = 0; j < tiles.length; j++) {
+    if (tiles[j].scrollWidth > tiles[j].clientWidth + 1) { out.push("content wider than " + tiles[j].id); }
+  }
+  window.parent.postMessage({scrollWidth: document.documentElement.scrollWidth, width: width,
+                      tiles: tiles.length, overflowing: out}, "*");
+});
+</script>"""
+
+
+def test_at_400_pixels_wide_nothing_falls_off_the_screen(report_with_sensitivity, tmp_path):
+    """The page in a 400-pixel-wide frame (headless Chromium's window is at least 500 wide): no element
+    reaches past the frame's edge outside a sideways-scrolling table, and no tile's content is wider than
+    the tile. A probe script posts what it measured to the framing page, which --dump-dom prints."""
+    import json
+
+    html_path = report_with_sensitivity
+    probe = html_path.parent / "probe.html"
+    probe.write_text(html_path.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
+                     encoding="utf-8")
+    frame = html_path.parent / "narrow.html"
+    frame.write_text(
+        f'<!DOCTYPE html><html><body style="margin:0"><iframe src="probe.html" '
+        f'style="width:{NARROW}px;height:3000px;border:0"></iframe><script>window.addEventListener('
+        '"message", function (e) { var p = document.createElement("pre"); p.id = "measured"; '
+        "p.textContent = JSON.stringify(e.data); document.body.appendChild(p); });</script></body></html>",
+        encoding="utf-8")
+    result = browse(frame, tmp_path / "profile", "--window-size=1000,3000", "--virtual-time-budget=5000",
+                    "--dump-dom")
+    found = re.search(r'<pre id="measured">(.*?)</pre>', result.stdout, re.S)
+    assert found, result.stdout[-1000:]
+    measured = json.loads(found.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+                          .replace("&quot;", '"'))
+    assert measured["width"] == NARROW
+    assert measured["tiles"] >= 5  # four headline tiles and a programme card at least
+    assert measured["scrollWidth"] <= NARROW, measured
+    assert measured["overflowing"] == [], measured["overflowing"]

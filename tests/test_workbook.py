@@ -115,17 +115,18 @@ def test_every_sheet_states_the_run_settings_in_its_header_block(book):
 def test_summary_equals_the_headline_table(book):
     _, wb, results, *_ = book
     ws = wb["Summary"]
+    # one column per intervention and the portfolio, by name; one row per figure; the codes in a row
     headings, rows = table_rows(ws, "Headline table")
     head = results.headline()
-    assert headings[:2] == ["Intervention", "Name"]
-    assert headings[2:] == [label for label, _ in SUMMARY_COLUMNS.values()]
-    assert [r[0] for r in rows] == list(results.entities) == ["toy_programme", PORTFOLIO]
-    assert rows[0][1] == "Toy programme for tests"
-    for r in rows:
-        for key, value in zip(SUMMARY_COLUMNS, r[2:], strict=True):
-            assert same(value, head.loc[r[0], key]), (r[0], key, value, head.loc[r[0], key])
-    money_cell = ws.cell(find_section(ws, "Headline table") + 2, 3 + list(SUMMARY_COLUMNS).index("npv_mean"))
-    assert "£" in money_cell.number_format
+    assert headings == ["Figure", "Toy programme for tests", "Portfolio (all the interventions)"]
+    assert rows[0] == ["Programme code (in the scenario file)", *results.entities] \
+        == ["Programme code (in the scenario file)", "toy_programme", PORTFOLIO]
+    assert [r[0] for r in rows[1:]] == [label for label, _ in SUMMARY_COLUMNS.values()]
+    for key, r in zip(SUMMARY_COLUMNS, rows[1:], strict=True):
+        for entity, value in zip(results.entities, r[1:], strict=True):
+            assert same(value, head.loc[entity, key]), (entity, key, value, head.loc[entity, key])
+    npv_row = find_section(ws, "Headline table") + 3 + list(SUMMARY_COLUMNS).index("npv_mean")
+    assert ws.cell(npv_row, 1).value == "NPV (mean)" and "£" in ws.cell(npv_row, 2).number_format
     sentences = [ws.cell(find_section(ws, "Headline") + i, 1).value for i in (1, 2, 3)]
     assert sentences == list(headline_sentences(results))
 
@@ -240,7 +241,10 @@ def test_parameters_sheet_lists_exactly_the_parameters_used_with_their_sources(b
     model = Model(scenario)
     used = dict(zip(model.names, model.parameters, strict=True))
     headings, rows = table_rows(wb["Parameters used"], f"Parameters ({len(used)})")
-    assert headings[:6] == ["Name", "Value", "Distribution", "Unit", "Price year", "Source"]
+    assert headings[:7] == ["Parameter", "Name (code)", "Value", "Distribution", "Unit", "Price year",
+                            "Source"]
+    assert [r[0] for r in rows] == list(used)  # the toy table has no labels: the code stands in
+    rows = [r[1:] for r in rows]
     assert [r[0] for r in rows] == list(used)
     assert len(used) == 9  # every row of the toy table feeds the toy programme
     for r in rows:

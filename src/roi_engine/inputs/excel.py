@@ -122,10 +122,10 @@ SPARE_ROWS = 300  # rows below a table that carry its drop-down lists, for rows 
 # Optional column a user may add to a parameter sheet: a new central value for the row's distribution.
 NEW_CENTRAL_VALUE = "new_central_value"
 PARAMETER_SHEET_COLUMNS = (*COLUMNS, NEW_CENTRAL_VALUE)
-PARAMETER_INPUT_COLUMNS = ("value", "distribution", "p1", "p2", "p3", "p4", "price_year", "source", "notes",
-                           "grade")
-PARAMETER_WIDTHS = {"name": 36, "value": 12, "distribution": 13, "p1": 11, "p2": 11, "p3": 11, "p4": 11,
-                    "unit": 40, "price_year": 11, "source": 70, "notes": 70, "grade": 18}
+PARAMETER_INPUT_COLUMNS = ("label", "value", "distribution", "p1", "p2", "p3", "p4", "price_year", "source",
+                           "notes", "grade")
+PARAMETER_WIDTHS = {"name": 36, "label": 48, "value": 12, "distribution": 13, "p1": 11, "p2": 11, "p3": 11,
+                    "p4": 11, "unit": 40, "price_year": 11, "source": 70, "notes": 70, "grade": 18}
 SECTOR_WIDTHS = {"sector": 20, "label": 34, "public_body": 12, "default_contributor": 19,
                  "description": 100}
 
@@ -428,6 +428,7 @@ class _ListMaker:
 
 PARAMETER_COMMENTS = {
     "name": "Unique name (lower_snake_case). The programmes refer to it: do not change it.",
+    "label": "The parameter in words, as the report, results workbook and charts show it. Free text.",
     "value": "Point value used in the base case (the published central estimate).",
     "distribution": "Uncertainty: " + ", ".join(DISTRIBUTIONS) + ". What p1..p4 mean: see README.",
     "p1": "First number of the distribution (see README: e.g. alpha for beta, low for pert).",
@@ -453,7 +454,8 @@ def _write_parameter_sheet(ws: Worksheet, params: Sequence[Parameter]) -> None:
     for row, p in enumerate(params, start=2):
         numbers = [float(x) for x in p.distribution.params] + [None] * (4 - len(p.distribution.params))
         values = {
-            "name": p.name, "value": float(p.value), "distribution": p.distribution.name,
+            "name": p.name, "label": p.label or None, "value": float(p.value),
+            "distribution": p.distribution.name,
             "p1": numbers[0], "p2": numbers[1], "p3": numbers[2], "p4": numbers[3], "unit": p.unit,
             "price_year": str(p.price_year) if p.price_year else None, "source": p.source,
             "notes": p.notes or None, "grade": p.grade or None,

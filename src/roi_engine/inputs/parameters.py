@@ -14,7 +14,9 @@ Rules checked per row:
   its distribution's support;
 - money (unit starting ``GBP``) has a valid ``price_year``;
 - ``source`` is not blank (an unsourced number says ``Assumption: ...``);
-- ``grade`` (optional column), when given, is one of :data:`GRADES`: the kind of evidence behind the number.
+- ``grade`` (optional column), when given, is one of :data:`GRADES`: the kind of evidence behind the number;
+- ``label`` (optional column; every shipped row has one): the parameter's name in words, as board-facing
+  outputs show it (the report, the results workbook, charts, sensitivity tables). Blank: the code is shown.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from roi_engine.inputs.money import PriceYear, parse_price_year
 from roi_engine.inputs.numbers import parse_number
 
 COLUMNS = ("name", "value", "distribution", "p1", "p2", "p3", "p4", "unit", "price_year", "source",
-           "notes", "grade")
+           "notes", "grade", "label")
 GRADES = ("meta-analysis", "rct", "observational", "official statistics", "unit cost", "economic model",
           "appraisal value", "assumption", "decision")
 """Evidence grades, strongest first for effects: a pooled trial estimate, a single randomised trial, an
@@ -78,6 +80,12 @@ class Parameter:
     file: str
     row: int
     grade: str = ""
+    label: str = ""
+
+    @property
+    def display_name(self) -> str:
+        """The label if there is one, else the code (``name``)."""
+        return self.label or self.name
 
     @property
     def is_money(self) -> bool:
@@ -162,7 +170,7 @@ class ParameterRegistry(Mapping[str, Parameter]):
         for p in self._params.values():
             nums = list(p.distribution.params) + [math.nan] * (4 - len(p.distribution.params))
             rows.append({
-                "name": p.name, "value": p.value, "distribution": p.distribution.name,
+                "name": p.name, "label": p.label, "value": p.value, "distribution": p.distribution.name,
                 "p1": nums[0], "p2": nums[1], "p3": nums[2], "p4": nums[3], "unit": p.unit,
                 "price_year": str(p.price_year) if p.price_year else "", "source": p.source,
                 "notes": p.notes, "grade": p.grade, "file": p.file,
@@ -345,4 +353,5 @@ def _parse_row(raw: pd.Series, path: Path, row: int) -> Parameter:
     return Parameter(
         name=name, value=value, distribution=distribution, unit=unit, price_year=price_year,
         source=source, notes=_cell(raw, "notes"), file=str(path), row=row, grade=grade,
+        label=" ".join(_cell(raw, "label").split()),
     )

@@ -379,10 +379,8 @@ def render_html(results: Results, sharing, charts: list[Chart], *, sensitivity=(
     info = results.info
     sections = []
     for section in sensitivity:
-        table = section.shown
-        shown = table.map(lambda v: f"{v:,.4g}" if isinstance(v, float) else str(v))
         sections.append({"method": section.method, "title": section.title, "note": section.note,
-                         "frame": shown,
+                         "caption": section.caption, "frame": section.board_table(text=True),
                          "data": base64.b64encode(section.png).decode("ascii") if section.png else ""})
     context = {
         "info": info,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -43,6 +45,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from roi_engine.atomic import atomic_output
 from roi_engine.inputs.accounting import PERSPECTIVES
 from roi_engine.outputs.formatting import money, share
+from roi_engine.outputs.print_layout import plain_chart, set_print_layout
 from roi_engine.results.cube import ALL_SECTORS, PORTFOLIO, Results
 from roi_engine.text import write_text_cell
 
@@ -174,6 +177,7 @@ def write_results_workbook(path: str | Path, results: Results, sharing, *,
     _parameters_sheet(sheets["Parameters used"], results)
     _charts(sheets["Summary"], summary_refs, sheets["Cost sharing"], bar_data,
             sheets["Yearly flows by sector"], line_data, results, sharing)
+    _print_layouts(sheets, summary_refs)
     _deprivation_sheet(wb, results)
     if sensitivity:
         ws = wb.create_sheet("Sensitivity")
@@ -181,14 +185,32 @@ def write_results_workbook(path: str | Path, results: Results, sharing, *,
                       "Which assumptions the answer hangs on (roi-engine sensitivity); full tables in "
                       "sensitivity_<method>.csv beside this workbook.")
         for section in sensitivity:
-            table = section.table
+            table = section.board_table(text=False, rows=None)
             row = _table(ws, row, 1, section.title, list(table.columns),
-                         table.itertuples(index=False, name=None), note=section.note)
+                         table.itertuples(index=False, name=None),
+                         note=f"{section.note} {section.caption.replace('The ', 'Here: the ', 1)}.")
+        set_print_layout(ws, title_rows=None, freeze="B2")
 
     _text_is_never_a_formula(wb)
     with atomic_output(path) as temporary:
         wb.save(temporary)
     return path
+
+
+FROZEN_COLUMNS = {"Cost sharing": 2, "Yearly flows by sector": 1, "Uncertainty": 2, "Parameters used": 2}
+"""Data sheets: how many leading columns stay on screen (the row's names), beside the heading rows."""
+
+
+def _print_layouts(sheets: Mapping[str, Worksheet], summary: SummaryLayout) -> None:
+    """Page setup of every sheet (:mod:`~roi_engine.outputs.print_layout`). The Summary prints the
+    header block, the headline and the charts on page 1 and the headline table on page 2, with the
+    sheet's title on both; a data sheet repeats its table's heading row on every page and keeps the
+    heading row and the row names on screen."""
+    set_print_layout(sheets["Summary"], title_rows=(1, 1), freeze="B2", break_before=[summary.table_row])
+    heading = TABLE_FIRST_ROW + 1  # each data sheet's first table: title, then its heading row
+    for name, columns in FROZEN_COLUMNS.items():
+        set_print_layout(sheets[name], title_rows=(heading, heading),
+                         freeze=f"{get_column_letter(columns + 1)}{heading + 1}")
 
 
 DEPRIVATION_SHEET = "Deprivation"
@@ -202,6 +224,8 @@ def _deprivation_sheet(wb: Workbook, results: Results) -> None:
     if d is None:
         return
     ws = wb.create_sheet(DEPRIVATION_SHEET)
+    heading = TABLE_FIRST_ROW + 1
+    set_print_layout(ws, title_rows=(heading, heading), freeze=f"C{heading + 1}")
     row = _header(ws, results, "Who gains by deprivation",
                   headline_sentence(d) + " " + " ".join(d.notes))
     columns = ["entity", "quintile_label", "population_share", "participant_years_base",
@@ -356,7 +380,27 @@ def _widths(ws: Worksheet, widths: Mapping[str, float]) -> None:
         ws.column_dimensions[letter].width = width
 
 
-def _summary_sheet(ws: Worksheet, results: Results) -> int:
+SUMMARY_LABEL_WIDTH = 46
+SUMMARY_MIN_WIDTH = 170
+"""Characters: the Summary is at least this wide, so that its two charts sit side by side on one page."""
+CHART_HEIGHT_CM = 11.0
+CHART_ROWS = 23
+"""Rows the chart block spans (11 cm at the default 15 pt a row is 21 rows, plus a margin)."""
+PORTFOLIO_NAME = "Portfolio (all the interventions)"
+
+
+@dataclass(frozen=True)
+class SummaryLayout:
+    """Where things sit on the Summary sheet: the chart block, the table and the sheet's width."""
+
+    chart_row: int
+    table_row: int
+    widths: tuple[float, ...]
+
+
+def _summary_sheet(ws: Worksheet, results: Results) -> SummaryLayout:
+    """The board's page: the header block, the headline sentences and the charts (printed page 1), then
+    the headline table (page 2), one column per intervention and the portfolio, one row per figure."""
     from roi_engine.outputs.report import headline_sentences
 
     row = _header(ws, results, "Summary: return on investment by intervention and for the portfolio",
@@ -364,25 +408,53 @@ def _summary_sheet(ws: Worksheet, results: Results) -> int:
                   "parameter at its point value; mean, median and percentiles are over the draws. Empty "
                   "cell = undefined (nothing invested). Payback: first year from which the cumulative "
                   "discounted net stays >= 0.")
+    entities = list(results.entities)
+    width = max(16.0, (SUMMARY_MIN_WIDTH - SUMMARY_LABEL_WIDTH) / len(entities))
+    widths = (SUMMARY_LABEL_WIDTH, *[width] * len(entities))
+    last = len(widths)
+    _wrap_across(ws, row - 3, last)  # the note under the header block
     ws.cell(row, 1, "Headline").font = _SECTION
     for sentence in headline_sentences(results):
         row += 1
         ws.cell(row, 1, sentence)
+        _wrap_across(ws, row, last)
     row += 2
-    head = results.headline()
-    keys = list(SUMMARY_COLUMNS)
-    names = results.entity_names()
-    rows = []
-    for entity, r in head.iterrows():
-        name = "Portfolio (all the interventions)" if entity == PORTFOLIO else names.get(entity, entity)
-        rows.append([entity, name, *[r[k] for k in keys]])
-    ws.row_dimensions[row + 1].height = 45
-    row = _table(ws, row, 1, "Headline table",
-                 ["Intervention", "Name", *[SUMMARY_COLUMNS[k][0] for k in keys]], rows,
-                 [None, None, *[SUMMARY_COLUMNS[k][1] for k in keys]])
-    _widths(ws, {"A": 30, "B": 36, **{get_column_letter(c): 15 for c in range(3, 3 + len(keys))}})
     ws.cell(row, 1, "Charts").font = _SECTION
-    return row + 1  # the charts go here
+    chart_row = row + 1
+    row = chart_row + CHART_ROWS
+    ws.cell(row, 1, "Chart data: the 'Cost sharing' and 'Yearly flows by sector' sheets. Means over "
+                    "draws; the band is the 5th to 95th percentile.").font = _NOTE
+    table_row = row + 2
+
+    head = results.headline()
+    names = results.entity_names()
+    headings = ["Figure", *[PORTFOLIO_NAME if e == PORTFOLIO else names.get(e, e) for e in entities]]
+    rows = [["Programme code (in the scenario file)", *entities]]
+    rows += [[label, *[head.loc[e, key] for e in entities]] for key, (label, _) in SUMMARY_COLUMNS.items()]
+    _table(ws, table_row, 1, "Headline table", headings, rows)
+    for i, (_, number_format) in enumerate(SUMMARY_COLUMNS.values()):
+        for j in range(len(entities)):
+            cell = ws.cell(table_row + 3 + i, 2 + j)
+            if number_format and cell.value is not None and not isinstance(cell.value, str):
+                cell.number_format = number_format
+            elif isinstance(cell.value, str):  # 'not within the horizon': wrapped in its own cell
+                cell.alignment = Alignment(wrap_text=True, horizontal="right", vertical="top")
+                ws.row_dimensions[cell.row].height = 30
+    for j in range(len(entities)):  # the codes: small, shrunk to their column rather than spilling over
+        cell = ws.cell(table_row + 2, 2 + j)
+        cell.font = Font(size=8, color="505A5F")
+        cell.alignment = Alignment(horizontal="right", shrink_to_fit=True)
+    lines = max(math.ceil(len(h) / max(width - 2, 1)) for h in headings[1:])
+    ws.row_dimensions[table_row + 1].height = 15 * max(1, lines)
+    _widths(ws, {get_column_letter(c): w for c, w in enumerate(widths, start=1)})
+    return SummaryLayout(chart_row, table_row, widths)
+
+
+def _wrap_across(ws: Worksheet, row: int, last_column: int) -> None:
+    """Let the long text in column A of ``row`` wrap within the sheet's printed width (two lines)."""
+    ws.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_column)
+    ws.row_dimensions[row].height = 30
 
 
 def _sharing_sheet(ws: Worksheet, results: Results, sharing) -> tuple[int, int, int]:
@@ -520,42 +592,69 @@ def _parameters_sheet(ws: Worksheet, results: Results) -> None:
                   "year above.")
     table = results.parameters
     rows = [] if table is None else [
-        [r.name, float(r.value), r.distribution, r.unit, r.price_year or None, r.source, r.notes or None,
-         r.file or None] for r in table.itertuples()]
+        [getattr(r, "label", "") or r.name, r.name, float(r.value), r.distribution, r.unit,
+         r.price_year or None, r.source, r.notes or None, r.file or None] for r in table.itertuples()]
     _table(ws, row, 1, f"Parameters ({len(rows)})",
-           ["Name", "Value", "Distribution", "Unit", "Price year", "Source", "Notes", "File"], rows,
-           [None, "General", None, None, None, None, None, None], autofilter=True)
-    _widths(ws, {"A": 36, "B": 14, "C": 40, "D": 28, "E": 11, "F": 70, "G": 40, "H": 24})
+           ["Parameter", "Name (code)", "Value", "Distribution", "Unit", "Price year", "Source", "Notes",
+            "File"], rows,
+           [None, None, "General", None, None, None, None, None, None], autofilter=True)
+    _widths(ws, {"A": 44, "B": 30, "C": 12, "D": 30, "E": 28, "F": 11, "G": 70, "H": 40, "I": 22})
 
 
 # --- charts ----------------------------------------------------------------------------------------
 
 
-def _charts(summary: Worksheet, anchor_row: int, sharing_ws: Worksheet, bar_rows: tuple[int, int, int],
+def _chart_anchor(row: int, first_column: int, last_column: int) -> TwoCellAnchor:
+    """A chart spanning columns ``first_column`` to ``last_column`` (1-based, whole) and the
+    :data:`CHART_ROWS` - 1 rows from ``row``: it moves and sizes with its cells, so it stays inside the
+    sheet's printed width and above the page break, whatever the column widths."""
+    gap = 0 if first_column == 1 else 180_000  # EMU (0.5 cm) between two charts side by side
+    return TwoCellAnchor(editAs="twoCell",
+                         _from=AnchorMarker(col=first_column - 1, colOff=gap, row=row - 1, rowOff=0),
+                         to=AnchorMarker(col=last_column, colOff=0, row=row - 1 + CHART_ROWS - 1, rowOff=0))
+
+
+def _column_cm(width: float) -> float:
+    """Printed width of a column ``width`` characters wide (Excel: 7 pixels a character plus 5, 96 dpi)."""
+    return (width * 7 + 5) / 96 * 2.54
+
+
+def _charts(summary: Worksheet, layout: SummaryLayout, sharing_ws: Worksheet, bar_rows: tuple[int, int, int],
             yearly_ws: Worksheet, band_rows: tuple[int, int, int], results: Results, sharing) -> None:
-    """Native Excel charts on the Summary sheet, drawing on the data blocks of the other sheets."""
+    """Native Excel charts on the Summary sheet, drawing on the data blocks of the other sheets: side by
+    side in the chart block, each half the sheet's printed width, so both print whole on page 1."""
     info = results.info
+    total_cm = sum(_column_cm(w) for w in layout.widths)
+    chart_width = total_cm / 2 - 0.4  # informative only: the anchors fix the size
+    second, left = len(layout.widths), 0.0
+    for i, w in enumerate(layout.widths, start=1):  # the first column starting past the middle
+        if left >= total_cm / 2:
+            second = i
+            break
+        left += _column_cm(w)
+    second = min(second, len(layout.widths))
+
     heading, first, last = bar_rows
     bar = BarChart()
     bar.type = "bar"  # horizontal bars: sector names stay readable
     bar.grouping = "clustered"
-    bar.title = f"Net position by sector ({sharing.entity}, mean PV, {info.currency} {info.price_year})"
-    bar.y_axis.title = f"{info.currency}, {info.price_year} prices, discounted"
+    bar.y_axis.title = f"{info.currency} million, {info.price_year} prices, discounted"
     bar.y_axis.number_format = MONEY
-    bar.x_axis.title = "Sector"
+    bar.x_axis.title = None
+    values = []
     if last >= first:
         data = Reference(sharing_ws, min_col=2, max_col=3, min_row=heading, max_row=last)
         bar.add_data(data, titles_from_data=True)
         bar.set_categories(Reference(sharing_ws, min_col=1, min_row=first, max_row=last))
-    bar.height, bar.width = 9, 18
-    _show_axes(bar)
-    summary.add_chart(bar, f"A{anchor_row}")
+        values = [sharing_ws.cell(r, c).value for r in range(first, last + 1) for c in (2, 3)]
+    bar.height, bar.width = CHART_HEIGHT_CM, chart_width
+    plain_chart(bar, values=values, bar=True, title=f"Net position by sector ({sharing.entity}, mean PV)")
+    summary.add_chart(bar, _chart_anchor(layout.chart_row, 1, second - 1))
 
     heading, first, last = band_rows
     col = len(YEARLY_COLUMNS) + 2  # the band table's first column (Year)
     line = LineChart()
-    line.title = f"Cumulative discounted net, portfolio ({info.perspective} perspective)"
-    line.y_axis.title = f"{info.currency}, {info.price_year} prices"
+    line.y_axis.title = f"{info.currency} million, {info.price_year} prices"
     line.y_axis.number_format = MONEY
     line.x_axis.title = "Year (0 = first year of delivery)"
     line.add_data(Reference(yearly_ws, min_col=col + 1, max_col=col + 4, min_row=heading, max_row=last),
@@ -564,15 +663,11 @@ def _charts(summary: Worksheet, anchor_row: int, sharing_ws: Worksheet, bar_rows
     for series, dash in zip(line.series, ("solid", "dash", "sysDot", "dash"), strict=False):
         series.graphicalProperties.line.dashStyle = dash
         series.smooth = False
-    line.height, line.width = 9, 18
-    _show_axes(line)
-    summary.add_chart(line, f"H{anchor_row}")
-
-
-def _show_axes(chart) -> None:
-    # openpyxl 3.1 writes <c:delete val="1"/> unless told otherwise, which hides the axes in Excel.
-    for axis in (chart.x_axis, chart.y_axis):
-        axis.delete = False
+    line.height, line.width = CHART_HEIGHT_CM, chart_width
+    plain_chart(line, values=[yearly_ws.cell(r, c).value for r in range(first, last + 1)
+                              for c in range(col + 1, col + 5)],
+                title=f"Cumulative discounted net, portfolio ({info.perspective} perspective)")
+    summary.add_chart(line, _chart_anchor(layout.chart_row, second, len(layout.widths)))
 
 
 __all__ = ["write_results_workbook", "header_values", "read_header", "find_section", "SHEETS",

@@ -8,7 +8,8 @@ import pandas as pd
 
 from roi_engine.inputs.distributions import DISTRIBUTIONS
 
-COLUMNS = ("name", "value", "distribution", "unit", "price_year", "source", "notes", "file", "assumption")
+COLUMNS = ("name", "label", "value", "distribution", "unit", "price_year", "source", "notes", "file",
+           "assumption")
 
 
 def distribution_text(parameter) -> str:
@@ -28,7 +29,8 @@ def parameters_table(model) -> pd.DataFrame:
 
     rows = []
     for p in model.parameters:
-        rows.append({"name": p.name, "value": p.value, "distribution": distribution_text(p),
+        rows.append({"name": p.name, "label": getattr(p, "label", "") or p.name, "value": p.value,
+                     "distribution": distribution_text(p),
                      "unit": p.unit, "price_year": str(p.price_year) if p.price_year else "",
                      "source": p.source, "notes": p.notes or "",
                      "file": Path(p.file).name if p.file else "",
