@@ -384,7 +384,7 @@ def test_prints_on_a4_without_cutting_a_chart_or_stranding_a_heading(report_with
     for size, _, _ in pages:
         assert size == pytest.approx(A4_POINTS, abs=1.5)
     # every chart is drawn whole on one page: an image split by a page break is drawn on both pages
-    charts = 1 + len(CHART_IDS)  # the three run charts and the tornado
+    charts = 1 + len(REPORT_CHART_IDS)  # the run's charts (deprivation included) and the tornado
     seen = [image for _, _, images in pages for image in images]
     assert len(set(seen)) == charts, (len(set(seen)), charts)
     assert len(seen) == charts, "a chart image is drawn on more than one page (cut by a page break)"
