@@ -20,6 +20,7 @@ RESULT_FILES = ("results.nc", "run.json", "summary.csv", "headline.csv", "by_sec
                 "cost_sharing.csv", "cumulative_net_by_sector.csv", "report.xlsx", "report.html",
                 "charts/who_pays_who_gains.png", "charts/cumulative_net_cash_flow.png",
                 "charts/benefit_per_pound_distribution.png",
+                "at_qaly_value_20k.csv", "nhs_cost_per_qaly.csv",  # the toy NHS pays a cost
                 # the toy area (Birmingham) is covered by the IMD table: results by deprivation
                 # (the toy library has no baseline health by quintile: no Atkinson profile)
                 "deprivation.csv", "deprivation_by_sector.csv", "deprivation_indices.csv",

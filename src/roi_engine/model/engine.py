@@ -33,6 +33,7 @@ from scipy.linalg import toeplitz
 
 from roi_engine.inputs.accounting import KIND_INDEX, KINDS
 from roi_engine.inputs.interventions import InterventionSpec, Ref
+from roi_engine.inputs.valuation import QALY_PARAMETER
 from roi_engine.model.markov import markov_flows
 
 Values = Mapping[str, np.ndarray]
@@ -198,6 +199,9 @@ class InterventionFlows:
         Outcome units avoided each year, all cohorts. [outcome units]
     participants : ndarray, shape (n_draws, n_years)
         People starting the programme each year. [persons]
+    qalys : ndarray, shape (n_draws, n_years)
+        QALYs gained each year, undiscounted: the social value of every consequence or Markov block
+        valued through ``value_of_qaly``, divided by it. [QALYs]
     """
 
     cell_flows: np.ndarray
@@ -205,6 +209,7 @@ class InterventionFlows:
     n_sectors: int
     avoided: np.ndarray
     participants: np.ndarray
+    qalys: np.ndarray
 
     @property
     def flows(self) -> np.ndarray:
@@ -280,6 +285,7 @@ def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> 
         add(cost.payer, "cost", amount[:, None] * yearly_profile[None, :])
 
     avoided_all = np.empty((n_draws, n_years, len(spec.outcomes)))
+    qalys = np.zeros((n_draws, n_years))
     for o, outcome in enumerate(spec.outcomes):
         baseline = (resolve(outcome.baseline, values, n_draws)
                     if outcome.baseline is not None else 1.0)
@@ -297,17 +303,23 @@ def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> 
         cohort = (per_cohort * per_participant * additionality)[:, None] * share_present
         avoided = cohort @ cohort_starts.T
         avoided_all[:, :, o] = avoided
-        for sector, kind, yearly in consequence_flows(outcome, avoided, values, n_draws):
+        for consequence, (sector, kind, yearly) in zip(
+                outcome.consequences, consequence_flows(outcome, avoided, values, n_draws), strict=True):
             add(sector, kind, yearly)
+            if QALY_PARAMETER in consequence.factors:
+                qalys = qalys + yearly / values[QALY_PARAMETER][:, None]
 
     for m, block in enumerate(spec.markov):  # state-transition models (roi_engine.model.markov)
-        for sector, kind, yearly in markov_flows(block, values, n_draws, n_years,
-                                                 where=f"markov[{m}]"):
+        items = list(markov_flows(block, values, n_draws, n_years, where=f"markov[{m}]"))
+        for sector, kind, yearly in items:
             add(sector, kind, (per_cohort[:, None] * yearly) @ cohort_starts.T)
+        if block.utilities and block.qaly_value == QALY_PARAMETER:  # the last item is its QALYs
+            gained = items[-1][2] / values[QALY_PARAMETER][:, None]
+            qalys = qalys + (per_cohort[:, None] * gained) @ cohort_starts.T
 
     cells = tuple(columns)
     cell_flows = np.empty((n_draws, len(cells), n_years))
     for c, parts in enumerate(columns.values()):
         cell_flows[:, c, :] = parts[0] if len(parts) == 1 else np.sum(parts, axis=0)
     return InterventionFlows(cell_flows=cell_flows, cells=cells, n_sectors=len(plan.sector_index),
-                             avoided=avoided_all, participants=participants)
+                             avoided=avoided_all, participants=participants, qalys=qalys)

@@ -65,6 +65,9 @@ class ChunkSummary:
         Outcome units avoided over the horizon. [outcome units]
     participants_total : (n, I)
         Participant-years: people starting the programme, summed over delivery years. [persons]
+    qalys : (n, I)
+        QALYs gained over the horizon, discounted at the health rate (what ``value_of_qaly``
+        values). [QALYs]
     risk_ratio : (n, I)
         Each programme's deprivation gradient: baseline risk in the most deprived fifth over the
         least deprived fifth (``[deprivation] risk_ratio``). [ratio]
@@ -80,6 +83,7 @@ class ChunkSummary:
     cumulative_net: np.ndarray
     avoided_total: np.ndarray
     participants_total: np.ndarray
+    qalys: np.ndarray
     risk_ratio: np.ndarray
     flows_sum: np.ndarray
     discounted_sum: np.ndarray
@@ -207,6 +211,8 @@ class Model:
         discounted_sum = np.zeros_like(flows_sum)
         avoided_total, avoided_sum = [], []
         participants_total = np.empty((n, n_int))
+        qalys = np.empty((n, n_int))
+        health_discount = self.discount[:, KIND_INDEX["social"]]
         participants_sum = np.empty((n_int, n_years))
         portfolio_net = np.zeros((n, n_groups, n_years))
         portfolio_cost = np.zeros((n, n_groups))
@@ -238,6 +244,7 @@ class Model:
             avoided_total.append(result.avoided.sum(axis=1))
             avoided_sum.append(result.avoided.sum(axis=0).T)
             participants_total[:, i] = result.participants.sum(axis=1)
+            qalys[:, i] = result.qalys @ health_discount
             participants_sum[i] = result.participants.sum(axis=0)
         running = np.cumsum(portfolio_net, axis=2)
         payback[:, n_int] = payback_year(running, portfolio_net, portfolio_cost > 0)
@@ -247,7 +254,7 @@ class Model:
         return ChunkSummary(
             pv=pv, payback=payback.reshape(shape), cumulative_net=aggregates,
             avoided_total=np.concatenate(avoided_total, axis=1),
-            participants_total=participants_total,
+            participants_total=participants_total, qalys=qalys,
             risk_ratio=np.column_stack([resolve(plan.spec.deprivation.risk_ratio, values, n)
                                         for plan in self.plans]),
             flows_sum=flows_sum,
@@ -338,7 +345,8 @@ def simulate(scenario: Scenario, *, progress: Callable[[int], None] | None = Non
     return model, per_draw, sums, base
 
 
-PER_DRAW_FIELDS = ("pv", "payback", "cumulative_net", "avoided_total", "participants_total", "risk_ratio")
+PER_DRAW_FIELDS = ("pv", "payback", "cumulative_net", "avoided_total", "participants_total", "qalys",
+                   "risk_ratio")
 _SUM_FIELDS = ("flows_sum", "discounted_sum", "avoided_sum", "participants_sum")
 
 

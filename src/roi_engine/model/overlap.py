@@ -35,6 +35,7 @@ import numpy as np
 
 from roi_engine.errors import InputError
 from roi_engine.inputs.population import population_in_band
+from roi_engine.inputs.valuation import QALY_PARAMETER
 from roi_engine.model.engine import (
     KIND_INDEX,
     InterventionFlows,
@@ -154,9 +155,13 @@ def _subtract(plan: InterventionPlan, result: InterventionFlows, outcome_index: 
     cell_flows = result.cell_flows.copy()
     cell_index = {cell: c for c, cell in enumerate(result.cells)}
     outcome = plan.spec.outcomes[outcome_index]
-    for sector, kind, yearly in consequence_flows(outcome, units, values, n_draws):
+    qalys = result.qalys.copy()
+    for consequence, (sector, kind, yearly) in zip(
+            outcome.consequences, consequence_flows(outcome, units, values, n_draws), strict=True):
         c = cell_index[(plan.sector_index[sector], KIND_INDEX[kind])]
         cell_flows[:, c, :] -= yearly
+        if QALY_PARAMETER in consequence.factors:
+            qalys -= yearly / values[QALY_PARAMETER][:, None]
     avoided = result.avoided.copy()
     avoided[:, :, outcome_index] -= units
-    return replace(result, cell_flows=cell_flows, avoided=avoided)
+    return replace(result, cell_flows=cell_flows, avoided=avoided, qalys=qalys)

@@ -9,6 +9,7 @@ import numpy as np
 from roi_engine.analyses.sharing import CostSharing
 from roi_engine.inputs.sharing_rule import TOTAL
 from roi_engine.results.cube import PORTFOLIO, Results
+from roi_engine.results.qaly_results import at_nice_sentence, nhs_cost_per_qaly
 
 
 def money(x: float) -> str:
@@ -47,6 +48,21 @@ def table(headers: list[str], rows: list[list[str]], align: str | None = None) -
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def nhs_cost_per_qaly_lines(results) -> list[str]:
+    """Terminal table: NHS cost per QALY gained for the programmes the NHS pays for."""
+    frame = nhs_cost_per_qaly(results)
+    if frame.empty:
+        return []
+    rows = [[entity, money(r["nhs_net_cost_base"]), f"{r['qalys_base']:,.1f}", money(r["cost_per_qaly_base"]),
+             f"{money(r['cost_per_qaly_p05'])} to {money(r['cost_per_qaly_p95'])}",
+             share(r["p_cost_effective_at_dhsc_15k"]), share(r["p_cost_effective_at_nice_20k"]),
+             share(r["p_cost_effective_at_nice_30k"])] for entity, r in frame.iterrows()]
+    return ["", "NHS cost per QALY gained (NHS perspective: NHS costs minus NHS cash savings; base case, "
+                f"interval and chances over {results.info.draws:,} draws):",
+            table(["intervention", "NHS net cost", "QALYs gained", "per QALY", "90% interval",
+                   "P(< £15k)", "P(< £20k)", "P(< £30k)"], rows)]
 
 
 def deprivation_line(results) -> str:
@@ -119,6 +135,10 @@ def format_summary(results: Results) -> str:
                   "stays >= 0; 'cash only' counts cash-releasing benefits alone."]
     first, second = payback_sentences(results)
     lines.append(f"Portfolio (base case): {first[:1].lower()}{first[1:]}; {second}.")
+    at_nice = at_nice_sentence(results)
+    if at_nice:
+        lines.append(f"Portfolio: {at_nice[:1].lower()}{at_nice[1:]}")
+    lines += nhs_cost_per_qaly_lines(results)
     if results.overlap_notes:
         lines += [f"Overlap: {note}" for note in results.overlap_notes]
     else:

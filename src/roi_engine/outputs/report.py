@@ -39,6 +39,7 @@ from roi_engine.outputs.charts import (
 from roi_engine.outputs.deprivation_charts import deprivation_charts
 from roi_engine.outputs.formatting import money, payback_sentences, ratio, share
 from roi_engine.results.cube import ALL_SECTORS, PORTFOLIO, PUBLIC, Results
+from roi_engine.results.qaly_results import at_nice_sentence, nhs_cost_per_qaly
 
 REPORT_FILE = "report.html"
 CHART_DIR = "charts"
@@ -364,6 +365,26 @@ def deprivation_context(results: Results) -> dict | None:
             "notes": d.notes}
 
 
+def nhs_per_qaly_table(results: Results) -> pd.DataFrame | None:
+    """The report's table of NHS cost per QALY gained (None when the NHS pays for nothing)."""
+    frame = nhs_cost_per_qaly(results)
+    if frame.empty:
+        return None
+    names = results.entity_names()
+    return pd.DataFrame({
+        "programme": [names.get(e, e) for e in frame.index],
+        "NHS net cost (base case)": [money(v) for v in frame["nhs_net_cost_base"]],
+        "QALYs gained (base case)": [f"{v:,.1f}" for v in frame["qalys_base"]],
+        "cost per QALY (base case)": [money(v) for v in frame["cost_per_qaly_base"]],
+        "90% interval": [f"{money(a)} to {money(b)}" for a, b in
+                         zip(frame["cost_per_qaly_p05"], frame["cost_per_qaly_p95"], strict=True)],
+        "chance below £15k / £20k / £30k": [
+            f"{chance(a)} / {chance(b)} / {chance(c)}" for a, b, c in
+            zip(frame["p_cost_effective_at_dhsc_15k"], frame["p_cost_effective_at_nice_20k"],
+                frame["p_cost_effective_at_nice_30k"], strict=True)],
+    })
+
+
 def _chart_context(chart: Chart) -> dict:
     return {"key": chart.key, "id": chart.id, "alt": chart.alt, "caption": chart.caption,
             "data": base64.b64encode(chart.png).decode("ascii")}
@@ -384,7 +405,9 @@ def render_html(results: Results, sharing, charts: list[Chart], *, sensitivity=(
                          "data": base64.b64encode(section.png).decode("ascii") if section.png else ""})
     context = {
         "info": info,
-        "headline": {"society": society, "public_purse": public_purse, "payback": payback},
+        "headline": {"society": society, "public_purse": public_purse, "payback": payback,
+                     "at_nice": at_nice_sentence(results)},
+        "nhs_per_qaly": nhs_per_qaly_table(results),
         "key_figures": key_figures(results),
         "basis_note": (f"Tiles and headline: base case. Intervals and chances: over {info.draws:,} draws. "
                        f"{info.basis}."),

@@ -26,12 +26,14 @@ import pandas as pd
 from roi_engine.atomic import atomic_output, atomic_write_text
 from roi_engine.errors import InputError
 from roi_engine.results.cube import CUBE_FILE, Results
+from roi_engine.results.qaly_results import NICE_LOWER, at_qaly_value, nhs_cost_per_qaly
 
 MANIFEST = "run.json"
 DEPRIVATION_FILES = ("deprivation.csv", "deprivation_by_sector.csv", "deprivation_indices.csv",
                      "deprivation_ede_profile.csv")
 TABLE_FILES = ("summary.csv", "headline.csv", "by_sector.csv", "yearly.csv", "cumulative_net.csv",
-               "payback_by_year.csv", "outcomes.csv", "draws.csv", "run_info.txt", *DEPRIVATION_FILES)
+               "payback_by_year.csv", "outcomes.csv", "draws.csv", "run_info.txt", "at_qaly_value_20k.csv",
+               "nhs_cost_per_qaly.csv", *DEPRIVATION_FILES)
 REPORT_FILES = ("cost_sharing.csv", "cumulative_net_by_sector.csv", "report.xlsx", "report.html")
 RESULT_FILES = (CUBE_FILE, MANIFEST, *TABLE_FILES, *REPORT_FILES, "charts")
 
@@ -187,6 +189,12 @@ def write_tables(directory: Path, results: Results) -> list[Path]:
     written = [atomic_write_text(directory / name, frame.to_csv(index=False))
                for name, frame in tables.items()]
     written.append(write_draws_csv(directory / "draws.csv", results))
+    written.append(atomic_write_text(directory / "at_qaly_value_20k.csv",
+                                     at_qaly_value(results, NICE_LOWER).reset_index().to_csv(index=False)))
+    per_qaly = nhs_cost_per_qaly(results)
+    if not per_qaly.empty:
+        written.append(atomic_write_text(directory / "nhs_cost_per_qaly.csv",
+                                         per_qaly.reset_index().to_csv(index=False)))
     written += write_deprivation_tables(directory, results)
     written.append(atomic_write_text(directory / "run_info.txt", "\n".join(results.info.lines()) + "\n"))
     return written

@@ -128,7 +128,9 @@ def build_cube(model, per_draw: dict, sums: dict, base) -> xr.Dataset:
               "entity": entities, "intervention": interventions, "sector": sectors, "group": groups,
               "aggregate": list(AGGREGATES), "basis": list(BASES), "kind": list(KINDS), "year": years,
               "outcome": [f"{e}:{o}" for e, o in zip(outcome_entity, outcome_id, strict=True)]}
-    data.update({"risk_ratio": (("draw", "intervention"), per_draw["risk_ratio"]),
+    data.update({"qalys": (("draw", "intervention"), per_draw["qalys"]),
+                 "qalys_base": (("intervention",), base.qalys[0]),
+                 "risk_ratio": (("draw", "intervention"), per_draw["risk_ratio"]),
                  "risk_ratio_base": (("intervention",), base.risk_ratio[0])})
     deprivation, deprivation_attrs = _deprivation_inputs(model)
     data.update(deprivation)
@@ -137,6 +139,7 @@ def build_cube(model, per_draw: dict, sums: dict, base) -> xr.Dataset:
     cube = xr.Dataset(data, coords=coords)
     cube.attrs.update({k: v for k, v in asdict(info).items()})
     cube.attrs.update(deprivation_attrs)
+    cube.attrs["qaly_value"] = _qaly_value(scenario)
     cube.attrs["overlap_notes"] = json.dumps(list(model.overlap_notes))
     cube.attrs["overlap_applied"] = int(bool(model.overlaps))
     rule = scenario.sharing
@@ -175,12 +178,16 @@ def _deprivation_inputs(model) -> tuple[dict, dict]:
              "deprivation_districts": ",".join(split.districts)}
     if "dep_atkinson_epsilon_england" in registry:
         attrs["epsilon_england"] = float(registry["dep_atkinson_epsilon_england"].value)
-    if QALY_PARAMETER in registry:
-        param = registry[QALY_PARAMETER]
-        factor = (scenario.deflator.factor(param.price_year, scenario.price_year)
-                  if param.is_money else 1.0)
-        attrs["qaly_value"] = float(param.value * factor)
     return data, attrs
+
+
+def _qaly_value(scenario) -> float:
+    """The run's value of a QALY in its price year (NaN when the library has none). [GBP per QALY]"""
+    if QALY_PARAMETER not in scenario.registry:
+        return float("nan")
+    param = scenario.registry[QALY_PARAMETER]
+    factor = scenario.deflator.factor(param.price_year, scenario.price_year) if param.is_money else 1.0
+    return float(param.value * factor)
 
 
 class Results:
