@@ -123,13 +123,16 @@ def test_one_payback_figure_in_every_output(default_run):
     html = (out / "report.html").read_text(encoding="utf-8")
     terminal = result.stdout
 
-    summary_ws = wb["Summary"]
-    head_row = next(r for r in range(1, summary_ws.max_row + 1)
-                    if summary_ws.cell(r, 1).value == "Intervention")
-    headings = [c.value for c in summary_ws[head_row]]
-    column = headings.index("Payback year (base case)") + 1
-    in_workbook = {summary_ws.cell(r, 1).value: summary_ws.cell(r, column).value
-                   for r in range(head_row + 1, head_row + 1 + len(results.entities))}
+    def by_code(ws, code_label: str, figure: str) -> dict:
+        """A transposed workbook table (a column per entity or sector, codes in the ``code_label`` row):
+        code -> the cell in the row ``figure``."""
+        rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1)}
+        codes, wanted = rows[code_label], next(r for r in range(rows[code_label], ws.max_row + 1)
+                                               if ws.cell(r, 1).value == figure)
+        return {ws.cell(codes, c).value: ws.cell(wanted, c).value for c in range(2, ws.max_column + 1)
+                if ws.cell(codes, c).value is not None}
+
+    in_workbook = by_code(wb["Summary"], "Programme code (in the scenario file)", "Payback year (base case)")
     for entity in results.entities:
         want = _words(s.payback(entity, statistic="base_case"))
         assert _words(headline.loc[entity, "payback_year_base"]) == want, entity
@@ -147,12 +150,7 @@ def test_one_payback_figure_in_every_output(default_run):
         for sector in results.sectors:  # cash payback by sector: median over draws
             want_sector = _words(s.payback(entity, sector, cash=True, statistic="median"))
             assert _words(by_sector.loc[(entity, sector), "payback_year_cash_median"]) == want_sector
-    sharing_ws = wb["Cost sharing"]
-    head_row = next(r for r in range(1, sharing_ws.max_row + 1) if sharing_ws.cell(r, 1).value == "Sector")
-    headings = [c.value for c in sharing_ws[head_row]]
-    column = headings.index("Cash payback year (median over draws)") + 1
-    in_sharing_ws = {sharing_ws.cell(r, 1).value: sharing_ws.cell(r, column).value
-                     for r in range(head_row + 1, head_row + 2 + len(results.sectors))}
+    in_sharing_ws = by_code(wb["Cost sharing"], "Sector code", "Cash payback year (median over draws)")
     for sector in results.sectors:
         want = _words(s.payback(PORTFOLIO, sector, cash=True, statistic="median"))
         assert _words(sharing.loc[sector, "payback_year_cash_median"]) == want, sector

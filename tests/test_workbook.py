@@ -134,19 +134,21 @@ def test_summary_equals_the_headline_table(book):
 def test_cost_sharing_sheet_equals_the_sharing_table(book):
     _, wb, results, sharing, _ = book
     ws = wb["Cost sharing"]
+    # one column per sector, by label, and the total; one row per figure; the codes in a row
     headings, rows = table_rows(ws, "Cost-sharing table")
     t = sharing.table
     keys = [k for k in SHARING_COLUMNS if not k.startswith(("funding_gap", "p_funding_gap"))]
-    assert headings == ["Sector", "Label", *[SHARING_COLUMNS[k][0] for k in keys]]
-    assert [r[0] for r in rows] == list(t.index)
-    assert rows[-1][:2] == ["total", "Total"]
-    for r in rows:
-        for key, value in zip(keys, r[2:], strict=True):
-            assert same(value, t.loc[r[0], key]), (r[0], key, value, t.loc[r[0], key])
+    labels = results.sector_labels()
+    assert headings == ["Figure", *[labels[s] for s in t.index[:-1]], "Total"]
+    assert rows[0] == ["Sector code", *t.index] and rows[0][-1] == "total"
+    assert [r[0] for r in rows[1:]] == [SHARING_COLUMNS[k][0] for k in keys]
+    for key, r in zip(keys, rows[1:], strict=True):
+        for sector, value in zip(t.index, r[1:], strict=True):
+            assert same(value, t.loc[sector, key]), (sector, key, value, t.loc[sector, key])
     # an undefined ratio (a sector that pays nothing) is an empty cell, not 'nan'
     assert math.isnan(t.loc["social_care", "benefit_per_pound_modelled"])
-    social_care = rows[[r[0] for r in rows].index("social_care")]
-    assert social_care[2 + keys.index("benefit_per_pound_modelled")] is None
+    ratio_row = rows[1 + keys.index("benefit_per_pound_modelled")]
+    assert ratio_row[1 + list(t.index).index("social_care")] is None
     assert "benefit_proportional" in ws.cell(1, 1).value
 
 
@@ -154,10 +156,10 @@ def test_break_even_sheet_adds_the_funding_gap(toy, tmp_path):
     scenario, results = toy
     sharing = cost_sharing(results, "break_even")
     wb = load_workbook(write_results_workbook(tmp_path / "be.xlsx", results, sharing))
-    headings, rows = table_rows(wb["Cost sharing"], "Cost-sharing table")
-    column = headings.index("Funding gap (mean)")
-    assert same(rows[-1][column], sharing.table.loc["total", "funding_gap_mean"])
-    assert all(r[column] is None for r in rows[:-1])
+    _, rows = table_rows(wb["Cost sharing"], "Cost-sharing table")
+    gap = next(r for r in rows if r[0] == "Funding gap (mean)")
+    assert same(gap[-1], sharing.table.loc["total", "funding_gap_mean"])
+    assert all(v is None for v in gap[1:-1])
 
 
 def test_yearly_sheet_equals_results_yearly_and_the_cumulative_band(book):

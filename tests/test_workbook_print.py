@@ -61,13 +61,13 @@ def test_every_sheet_prints_landscape_one_page_wide_with_titles_and_a_footer(pri
 
 def test_heading_rows_and_row_names_stay_on_screen(printed):
     _, wb, _ = printed
-    expected = {"Summary": "B2", "Cost sharing": "C19", "Yearly flows by sector": "B19",
+    expected = {"Summary": "B2", "Cost sharing": "B19", "Yearly flows by sector": "B19",
                 "Uncertainty": "C19", "Parameters used": "C19"}
     for name, cell in expected.items():
         assert wb[name].freeze_panes == cell, (name, wb[name].freeze_panes)
     # the frozen row is the heading row of the sheet's first table
     ws = wb["Cost sharing"]
-    assert ws.cell(18, 1).value == "Sector" and ws.cell(18, 2).value == "Label"
+    assert ws.cell(18, 1).value == "Figure" and ws.cell(18, 2).value == "NHS"
 
 
 def test_summary_charts_sit_whole_inside_the_first_printed_page(printed):

@@ -197,7 +197,7 @@ def write_results_workbook(path: str | Path, results: Results, sharing, *,
     return path
 
 
-FROZEN_COLUMNS = {"Cost sharing": 2, "Yearly flows by sector": 1, "Uncertainty": 2, "Parameters used": 2}
+FROZEN_COLUMNS = {"Cost sharing": 1, "Yearly flows by sector": 1, "Uncertainty": 2, "Parameters used": 2}
 """Data sheets: how many leading columns stay on screen (the row's names), beside the heading rows."""
 
 
@@ -470,10 +470,27 @@ def _sharing_sheet(ws: Worksheet, results: Results, sharing) -> tuple[int, int, 
             and (not k.startswith(("funding_gap", "p_funding_gap")) or rule.rule == "break_even")]
     labels = results.sector_labels()
     labels[t.index[-1]] = "Total"
-    rows = [[s, labels.get(s, s), *[t.loc[s, k] for k in keys]] for s in t.index]
-    row = _table(ws, row, 1, "Cost-sharing table",
-                 ["Sector", "Label", *[SHARING_COLUMNS[k][0] for k in keys]], rows,
-                 [None, None, *[SHARING_COLUMNS[k][1] for k in keys]])
+    # one column per sector (and the total), one row per figure: it prints one page wide, readable
+    sectors = list(t.index)
+    rows = [["Sector code", *sectors]]
+    rows += [[SHARING_COLUMNS[k][0], *[t.loc[s, k] for s in sectors]] for k in keys]
+    table_row = row
+    row = _table(ws, row, 1, "Cost-sharing table", ["Figure", *[labels.get(s, s) for s in sectors]], rows)
+    for i, k in enumerate(keys):
+        number_format = SHARING_COLUMNS[k][1]
+        for j in range(len(sectors)):
+            cell = ws.cell(table_row + 3 + i, 2 + j)
+            if number_format and cell.value is not None and not isinstance(cell.value, str):
+                cell.number_format = number_format
+            elif isinstance(cell.value, str):  # 'not within the horizon': wrapped in its own cell
+                cell.alignment = Alignment(wrap_text=True, horizontal="right", vertical="top")
+                if len(cell.value) > 12:
+                    ws.row_dimensions[cell.row].height = 30
+    _wrap_across(ws, TABLE_FIRST_ROW - 3, 1 + len(sectors))  # the note under the header block
+    for j in range(len(sectors)):
+        cell = ws.cell(table_row + 2, 2 + j)
+        cell.font = Font(size=8, color="505A5F")
+        cell.alignment = Alignment(horizontal="right", shrink_to_fit=True)
     notes = []
     if rule.rule == "benefit_proportional":
         notes.append(f"Draws in which no contributor gained cash (split by mean cash-releasing benefit "
@@ -494,8 +511,9 @@ def _sharing_sheet(ws: Worksheet, results: Results, sharing) -> tuple[int, int, 
     _table(ws, row, 1, "Net position by sector (chart data: sectors that pay or gain)",
            ["Sector", "Net as modelled (mean)", "Net cash under the rule (mean)"], chart_rows,
            [None, MONEY, MONEY])
-    _widths(ws, {"A": 30, "B": 30, **{get_column_letter(c): 16 for c in range(3, 3 + len(keys))}})
-    ws.row_dimensions[TABLE_FIRST_ROW + 1].height = 60
+    _widths(ws, {"A": 44, "B": 22, "C": 22, **{get_column_letter(c): 15 for c in range(4, 2 + len(sectors))}})
+    ws.row_dimensions[TABLE_FIRST_ROW + 1].height = 45
+    ws.row_dimensions[title_row + 1].height = 30  # the chart data's wrapped headings
     return title_row + 1, title_row + 2, title_row + 1 + len(chart_rows)
 
 
