@@ -47,6 +47,7 @@ from roi_engine.inputs.accounting import PERSPECTIVES
 from roi_engine.outputs.formatting import money, share
 from roi_engine.outputs.print_layout import plain_chart, set_print_layout
 from roi_engine.results.cube import ALL_SECTORS, PORTFOLIO, Results
+from roi_engine.results.qaly_results import NICE_LOWER, at_qaly_value, nhs_cost_per_qaly
 from roi_engine.text import write_text_cell
 
 WORKBOOK_FILE = "report.xlsx"
@@ -597,10 +598,33 @@ def _uncertainty_sheet(ws: Worksheet, results: Results) -> None:
                 continue
             r = net.loc[(entity, sector)]
             rows.append([entity, sector, *[r[k] for k in stats], p_net.loc[(entity, sector)]])
-    _table(ws, row, 1, "Net position by sector over draws (sectors that pay or gain)",
-           ["Intervention", "Sector", *[f"Net: {h.lower()}" for h in STATISTIC_HEADINGS.values()],
-            "P(net > 0)"], rows, [None, None, *[MONEY] * len(stats), PROBABILITY])
+    row = _table(ws, row, 1, "Net position by sector over draws (sectors that pay or gain)",
+                 ["Intervention", "Sector", *[f"Net: {h.lower()}" for h in STATISTIC_HEADINGS.values()],
+                  "P(net > 0)"], rows, [None, None, *[MONEY] * len(stats), PROBABILITY])
+    row = _qaly_tables(ws, row, results)
     _widths(ws, {"A": 30, "B": 22, "C": 30, "D": 16, "E": 16, "F": 16, "G": 16, "H": 16, "I": 14})
+
+
+def _qaly_tables(ws: Worksheet, row: int, results: Results) -> int:
+    """The result at GBP 20,000 per QALY and the NHS cost per QALY gained (results.qaly_results)."""
+    at = at_qaly_value(results, NICE_LOWER)
+    rows = [[e, at.loc[e, "benefit_per_pound_base"], at.loc[e, "benefit_per_pound_p05"],
+             at.loc[e, "benefit_per_pound_p95"], at.loc[e, "p_benefit_per_pound_gt_1"]] for e in at.index]
+    row = _table(ws, row, 1, f"Benefit per £1 with QALYs valued at £{NICE_LOWER:,.0f} "
+                 f"({results.info.price_year} prices; every other input as in the run)",
+                 ["Intervention", "Base case", "5th percentile", "95th percentile", "P(> £1)"], rows,
+                 [None, RATIO, RATIO, RATIO, PROBABILITY])
+    per_qaly = nhs_cost_per_qaly(results)
+    if per_qaly.empty:
+        return row
+    rows = [[e, r["nhs_net_cost_base"], r["qalys_base"], r["cost_per_qaly_base"], r["cost_per_qaly_p05"],
+             r["cost_per_qaly_p95"], r["p_cost_effective_at_dhsc_15k"], r["p_cost_effective_at_nice_20k"],
+             r["p_cost_effective_at_nice_30k"]] for e, r in per_qaly.iterrows()]
+    return _table(ws, row, 1, "NHS cost per QALY gained (NHS costs minus NHS cash savings; base case, "
+                  "interval and chances over draws)",
+                  ["Intervention", "NHS net cost", "QALYs gained", "Cost per QALY", "5th percentile",
+                   "95th percentile", "P(< £15k)", "P(< £20k)", "P(< £30k)"], rows,
+                  [None, MONEY, "#,##0.0", MONEY, MONEY, MONEY, PROBABILITY, PROBABILITY, PROBABILITY])
 
 
 def _parameters_sheet(ws: Worksheet, results: Results) -> None:
