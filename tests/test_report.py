@@ -311,7 +311,7 @@ def test_screenshot_at_1280_pixels_is_a_real_picture(report, tmp_path):
 # --- print and phone width ------------------------------------------------------------------------
 
 A4_POINTS = (595.3, 841.9)
-MAX_PRINTED_PAGES = 10  # the toy report with a tornado, deprivation and NHS cost-per-QALY sections (9 measured)
+MAX_PRINTED_PAGES = 10  # toy report with tornado, deprivation and NHS cost-per-QALY sections: 9 measured
 NARROW = 400  # pixels: a phone held upright
 
 

@@ -32,11 +32,12 @@ from roi_engine.inputs.valuation import with_qaly_value
 
 DEFAULT_CHUNK_SIZE = 10_000
 RUN_SETTINGS = frozenset({"draws", "seed", "sampling", "chunk_size", "horizon", "perspective",
-                          "qaly_value"})
+                          "qaly_value", "optimism_bias"})
 """Scenario settings that :meth:`Scenario.with_settings` may change."""
 
 # Strict numbers: TOML `horizon = true` or `seed = "42"` is an error, never 1 or 42.
 StrictInt = Annotated[int, Strict()]
+StrictBool = Annotated[bool, Strict()]
 StrictFloat = Annotated[float, Strict()]
 
 
@@ -107,6 +108,7 @@ class ScenarioSpec(StrictModel):
     perspective: Literal["public_sector", "economic", "societal"] = "societal"
     discounting: str = "green_book"
     qaly_value: Any = None  # None: the table's value_of_qaly; see roi_engine.inputs.valuation
+    optimism_bias: StrictBool = False  # costs up, effects down by evidence grade (inputs/optimism.py)
     draws: StrictInt = Field(default=10_000, ge=1)
     seed: StrictInt = Field(default=20261123, ge=0)
     sampling: Literal["lhs", "mc"] = "lhs"

@@ -19,6 +19,7 @@ import numpy as np
 
 from roi_engine.errors import InputError
 from roi_engine.inputs.accounting import CASH_KINDS, KINDS, kind_discount_factors, perspective_weights
+from roi_engine.inputs.optimism import optimism_adjustments
 from roi_engine.inputs.population import population_in_band
 from roi_engine.inputs.scenario import Scenario
 from roi_engine.model.engine import KIND_INDEX, InterventionPlan, intervention_flows, resolve
@@ -133,6 +134,8 @@ class Model:
             names.setdefault(c.second, None)
         self.names: tuple[str, ...] = tuple(names)
         self.parameters = tuple(scenario.registry[n] for n in self.names)
+        self.optimism = (optimism_adjustments([plan.spec for plan in self.plans], scenario.registry)
+                         if scenario.spec.optimism_bias else {})
         deflator = scenario.deflator
         self.price_factors = np.array([_price_factor(p, deflator, scenario.price_year)
                                        for p in self.parameters])
@@ -189,7 +192,12 @@ class Model:
     def values(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Columns of ``x`` by name, money converted to the scenario's price year."""
         converted = x * self.price_factors[None, :]
-        return {name: converted[:, j] for j, name in enumerate(self.names)}
+        out = {name: converted[:, j] for j, name in enumerate(self.names)}
+        for name, adjust in self.optimism.items():  # optimism bias by evidence grade, when asked for
+            if name in out:
+                x_ = out[name]
+                out[name] = x_ * adjust.factor if adjust.how == "multiply" else x_ ** adjust.factor
+        return out
 
     def evaluate(self, x: np.ndarray) -> ChunkSummary:
         """Evaluate every intervention on parameter draws ``x`` of shape ``(n_draws, n_params)``.

@@ -676,6 +676,10 @@ def write_audit_workbook(path: str | Path, scenario) -> Path:
         raise InputError(f"the audit workbook cannot yet trace Markov outcomes (programme '{markov[0]}')",
                          file=scenario.path, where="interventions",
                          hint="audit a scenario without the *_markov programmes; see docs/audit.md")
+    if scenario.spec.optimism_bias:
+        raise InputError("the audit workbook does not yet apply the optimism-bias adjustment",
+                         file=scenario.path, where="optimism_bias",
+                         hint="audit it with optimism_bias = false (the adjustment: docs/method.md)")
     wb = build_audit_workbook(model)
     with atomic_output(path) as tmp:
         wb.save(tmp)

@@ -144,6 +144,13 @@ def format_summary(results: Results) -> str:
     else:
         lines.append("Overlap: no two programmes change the same outcome in the same people; the "
                      "portfolio is the sum of its programmes.")
+    grades = results.effect_grades()
+    if grades:
+        lines.append("Evidence behind each programme's effect (grade): "
+                     + "; ".join(f"{k}: {v}" for k, v in grades.items()) + ".")
+    if results.optimism_bias:
+        lines.append("Optimism bias: costs raised and effects moved towards no effect by evidence grade "
+                     "(docs/method.md).")
     lines.append(deprivation_line(results))
     lines.append("")
     if len(names) > 1:

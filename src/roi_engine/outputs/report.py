@@ -180,6 +180,7 @@ def intervention_cards(results: Results) -> list[dict]:
             "Who pays": who_pays,
             "Main gainer": gainer,
             "Main cash gainer": cash_gainer,
+            "Evidence for the effect": results.effect_grades().get(entity, ""),
         }
         cards.append({"entity": entity, "name": names.get(entity, entity),
                       "below_one": "yes" if math.isfinite(bcr) and bcr < 1 else "no",
@@ -365,6 +366,14 @@ def deprivation_context(results: Results) -> dict | None:
             "notes": d.notes}
 
 
+def optimism_note(results: Results) -> str:
+    """A sentence when the optimism-bias adjustment is on (empty otherwise)."""
+    if not results.optimism_bias:
+        return ""
+    return (" Optimism bias adjusted by evidence grade: costs raised and effects moved towards no effect "
+            "(docs/method.md).")
+
+
 def nhs_per_qaly_table(results: Results) -> pd.DataFrame | None:
     """The report's table of NHS cost per QALY gained (None when the NHS pays for nothing)."""
     frame = nhs_cost_per_qaly(results)
@@ -410,7 +419,7 @@ def render_html(results: Results, sharing, charts: list[Chart], *, sensitivity=(
         "nhs_per_qaly": nhs_per_qaly_table(results),
         "key_figures": key_figures(results),
         "basis_note": (f"Tiles and headline: base case. Intervals and chances: over {info.draws:,} draws. "
-                       f"{info.basis}."),
+                       f"{info.basis}.{optimism_note(results)}"),
         "run_info": run_info_items(results),
         "charts": {c.key: _chart_context(c) for c in charts},
         "payback_caption": (f"The chance the portfolio has paid back by each year, over {info.draws:,} "

@@ -30,6 +30,7 @@ import xarray as xr
 
 from roi_engine.inputs.accounting import KINDS, PERSPECTIVES, perspective_weights
 from roi_engine.inputs.deprivation import IMD_EDITION, QUINTILES, age_band, quintile_population
+from roi_engine.inputs.optimism import effect_grades
 from roi_engine.inputs.valuation import QALY_PARAMETER
 from roi_engine.model.evaluation import AGGREGATES, BASES, YEAR_DETAIL_DRAWS, simulate
 from roi_engine.results.labels import ALL_SECTORS, PORTFOLIO, PUBLIC
@@ -140,6 +141,9 @@ def build_cube(model, per_draw: dict, sums: dict, base) -> xr.Dataset:
     cube.attrs.update({k: v for k, v in asdict(info).items()})
     cube.attrs.update(deprivation_attrs)
     cube.attrs["qaly_value"] = _qaly_value(scenario)
+    cube.attrs["optimism_bias"] = int(bool(spec.optimism_bias))
+    cube["effect_grades"] = (("intervention",), np.array(
+        [effect_grades(plan.spec, scenario.registry) for plan in model.plans], dtype=str))
     cube.attrs["overlap_notes"] = json.dumps(list(model.overlap_notes))
     cube.attrs["overlap_applied"] = int(bool(model.overlaps))
     rule = scenario.sharing
@@ -241,6 +245,17 @@ class Results:
 
     def sector_labels(self) -> dict[str, str]:
         return dict(zip(self.sectors, (str(x) for x in self.cube["sector_label"].values), strict=True))
+
+    @property
+    def optimism_bias(self) -> bool:
+        """True when the run adjusted costs and effects for optimism bias by evidence grade."""
+        return bool(int(self.cube.attrs.get("optimism_bias", 0)))
+
+    def effect_grades(self) -> dict[str, str]:
+        """Intervention -> the evidence grades behind its effects (weakest last)."""
+        if "effect_grades" not in self.cube:
+            return {}
+        return dict(zip(self.interventions, (str(x) for x in self.cube["effect_grades"].values), strict=True))
 
     def entity_names(self) -> dict[str, str]:
         return dict(zip(self.entities, (str(x) for x in self.cube["entity_name"].values), strict=True))
@@ -346,7 +361,7 @@ class Results:
                                        for c in columns})
             cube = cube.drop_vars(columns)
         for name in ("sector_label", "entity_name", "outcome_entity", "outcome_id", "outcome_unit",
-                     "quintile_age_band"):
+                     "quintile_age_band", "effect_grades"):
             if name in cube:
                 cube[name] = cube[name].astype(str)
         return cls(cube, parameters)
