@@ -521,32 +521,36 @@ def _uncertainty_sheet(ws: Worksheet, results: Results) -> None:
     wide = totals[totals["statistic"].isin(stats)].pivot_table(
         index=["entity", "metric"], columns="statistic", values="value", aggfunc="first", dropna=False)
     units = totals.drop_duplicates(["metric"]).set_index("metric")["unit"]
+    names = {e: _entity_name(results, e) for e in results.entities}
+    sector_labels = results.sector_labels()
     rows = []
     for entity in results.entities:
         for metric in UNCERTAINTY_METRICS:
             if (entity, metric) not in wide.index:
                 continue
             r = wide.loc[(entity, metric)]
-            rows.append([entity, metric, units.get(metric, ""), *[r.get(s, np.nan) for s in stats]])
+            rows.append([names[entity], METRIC_LABELS[metric], units.get(metric, ""),
+                         *[r.get(s, np.nan) for s in stats], entity, metric])
     fmt = {"pv_costs": MONEY, "pv_benefits": MONEY, "npv": MONEY, "benefit_per_pound": RATIO,
            "net_roi": "0.00", "payback_year": YEAR, "payback_year_cash": YEAR, "pv_benefits_cash": MONEY,
            "npv_cash": MONEY}
     row = _table(ws, row, 1, "Headline metrics over draws",
-                 ["Intervention", "Metric", "Unit", *STATISTIC_HEADINGS.values()], rows)
+                 ["Programme", "Figure", "Unit", *STATISTIC_HEADINGS.values(), "Programme code",
+                  "Figure code"], rows)
     # number formats depend on the metric (row), so set them after writing
     first = row - 2 - len(rows) + 1
     for i, r in enumerate(rows):
         for j in range(len(stats)):
             cell = ws.cell(first + i, 4 + j)
             if cell.value is not None:
-                cell.number_format = fmt.get(r[1], "General")
+                cell.number_format = fmt.get(r[-1], "General")
 
     head = results.headline()
-    rows = [[e, head.loc[e, "p_benefit_per_pound_gt_1"], head.loc[e, "p_npv_gt_0"],
-             head.loc[e, "p_payback_within_horizon"]] for e in results.entities]
+    rows = [[names[e], head.loc[e, "p_benefit_per_pound_gt_1"], head.loc[e, "p_npv_gt_0"],
+             head.loc[e, "p_payback_within_horizon"], e] for e in results.entities]
     row = _table(ws, row, 1, "Probabilities",
-                 ["Intervention", "P(benefit per £1 > 1)", "P(NPV > 0)", "P(payback within horizon)"],
-                 rows, [None, PROBABILITY, PROBABILITY, PROBABILITY])
+                 ["Programme", "P(benefit per £1 > 1)", "P(NPV > 0)", "P(payback within horizon)",
+                  "Programme code"], rows, [None, PROBABILITY, PROBABILITY, PROBABILITY, None])
 
     by_sector = tidy[tidy["sector"].isin(results.sectors) & (tidy["metric"] == "npv")]
     net = by_sector.pivot_table(index=["entity", "sector"], columns="statistic", values="value",
@@ -562,11 +566,25 @@ def _uncertainty_sheet(ws: Worksheet, results: Results) -> None:
             if not active[e, s]:
                 continue
             r = net.loc[(entity, sector)]
-            rows.append([entity, sector, *[r[k] for k in stats], p_net.loc[(entity, sector)]])
+            rows.append([names[entity], sector_labels.get(sector, sector), *[r[k] for k in stats],
+                         p_net.loc[(entity, sector)], entity, sector])
     _table(ws, row, 1, "Net position by sector over draws (sectors that pay or gain)",
-           ["Intervention", "Sector", *[f"Net: {h.lower()}" for h in STATISTIC_HEADINGS.values()],
-            "P(net > 0)"], rows, [None, None, *[MONEY] * len(stats), PROBABILITY])
-    _widths(ws, {"A": 30, "B": 22, "C": 30, "D": 16, "E": 16, "F": 16, "G": 16, "H": 16, "I": 14})
+           ["Programme", "Sector", *[f"Net: {h.lower()}" for h in STATISTIC_HEADINGS.values()],
+            "P(net > 0)", "Programme code", "Sector code"], rows,
+           [None, None, *[MONEY] * len(stats), PROBABILITY, None, None])
+    _widths(ws, {"A": 44, "B": 30, "C": 30, "D": 16, "E": 16, "F": 16, "G": 16, "H": 16, "I": 22, "J": 22})
+
+
+METRIC_LABELS = {"pv_costs": "PV costs", "pv_benefits": "PV benefits",
+                 "pv_benefits_cash": "PV benefits, cash-releasing", "npv": "NPV",
+                 "npv_cash": "NPV, cash only",
+                 "benefit_per_pound": "Benefit per £1", "net_roi": "Net ROI ((benefits - costs) / costs)",
+                 "payback_year": "Payback year", "payback_year_cash": "Payback year, cash only"}
+"""The Uncertainty sheet's figures in words (their codes, as in summary.csv, in the last column)."""
+
+
+def _entity_name(results: Results, entity: str) -> str:
+    return PORTFOLIO_NAME if entity == PORTFOLIO else results.entity_names().get(entity, entity)
 
 
 def _parameters_sheet(ws: Worksheet, results: Results) -> None:
