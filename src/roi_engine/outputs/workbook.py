@@ -2,11 +2,12 @@
 
 :func:`write_results_workbook` writes the sheets
 
-- ``Summary``: the plain-English headline (the same sentences as the HTML report), the headline table
-  per intervention and for the portfolio (:meth:`Results.headline`, every column), and two native Excel
-  charts: net position by sector (bar) and cumulative discounted net cash flow (line);
-- ``Cost sharing``: the cost-sharing table (:func:`~.sharing.cost_sharing`), every sector and
-  the total row, and the data behind the bar chart;
+- ``Summary``: the plain-English headline (the same sentences as the HTML report), two native Excel
+  charts side by side (net position by sector, bar; cumulative discounted net cash flow, line), then,
+  from the second printed page, the headline table (:meth:`Results.headline`, every column) with one
+  column per intervention and the portfolio, named, and one row per figure (the codes in a row);
+- ``Cost sharing``: the cost-sharing table (:func:`~.sharing.cost_sharing`), one column per sector (by
+  label) and the total, one row per figure, and the data behind the bar chart;
 - ``Yearly flows by sector``: mean flows by intervention, year, sector and kind, undiscounted and
   discounted (:meth:`Results.yearly`), the portfolio's cumulative discounted net with its 90% band
   (:meth:`Results.cumulative_net_band`) and by sector (:func:`~.cumulative_net_by_sector`);
@@ -18,7 +19,9 @@
 Every sheet opens with the same header block (:data:`HEADER_FIELDS`): scenario, area, currency, price
 year, discount rates, perspective, horizon, draws, seed and sampling, one per row, label in column A and
 value in column B, so a sheet copied out on its own still says what its numbers mean.
-:func:`read_header` reads it back.
+:func:`read_header` reads it back. Every sheet prints A4 landscape, one page wide, with its table's
+heading row on every page, and keeps its heading rows and row names on screen
+(:mod:`~roi_engine.outputs.print_layout`).
 
 Numbers are written as numbers (with number formats), never as formatted text; an undefined value
 (NaN: a ratio where nothing is invested, a payback that never happens) is an empty cell. The workbook
