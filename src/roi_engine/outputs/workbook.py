@@ -352,9 +352,12 @@ def _widths(ws: Worksheet, widths: Mapping[str, float]) -> None:
 SUMMARY_LABEL_WIDTH = 46
 SUMMARY_MIN_WIDTH = 170
 """Characters: the Summary is at least this wide, so that its two charts sit side by side on one page."""
-CHART_HEIGHT_CM = 11.0
-CHART_ROWS = 23
-"""Rows the chart block spans (11 cm at the default 15 pt a row is 21 rows, plus a margin)."""
+CHART_HEIGHT_CM = 9.0
+CHART_ROWS = 18
+"""Rows of the chart block: the charts span the first 17 (9 cm at the default 15 pt a row). Small enough
+that the header block, the headline and the charts fit one page at the one-page-wide scale even where
+the manual page break is not honoured (Excel ignores manual breaks under 'fit to'), so that an automatic
+break never falls inside a chart."""
 PORTFOLIO_NAME = "Portfolio (all the interventions)"
 
 
