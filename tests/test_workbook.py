@@ -200,9 +200,12 @@ def test_uncertainty_sheet_percentiles_and_probabilities(book):
     ws = wb["Uncertainty"]
     tidy = results.tidy()
     headings, rows = table_rows(ws, "Headline metrics over draws")
-    assert headings == ["Intervention", "Metric", "Unit", "Base case", "Mean", "Median", "5th percentile",
-                        "95th percentile"]
+    assert headings == ["Programme", "Figure", "Unit", "Base case", "Mean", "Median", "5th percentile",
+                        "95th percentile", "Programme code", "Figure code"]
     assert len(rows) == 9 * len(results.entities)
+    assert rows[0][:2] == ["Toy programme for tests", "PV costs"] and rows[0][-2:] == ["toy_programme",
+                                                                                        "pv_costs"]
+    rows = [[*r[-2:], *r[2:-2]] for r in rows]  # codes first, as the checks below read them
     for r in rows:
         for value, statistic in zip(r[3:], ("base_case", "mean", "median", "p05", "p95"), strict=True):
             expected = tidy[(tidy.entity == r[0]) & (tidy.sector == "all") & (tidy.metric == r[1])
@@ -213,17 +216,21 @@ def test_uncertainty_sheet_percentiles_and_probabilities(book):
             assert len(expected) == 1 and same(value, expected.iloc[0]), (r, statistic)
 
     headings, rows = table_rows(ws, "Probabilities")
-    assert headings == ["Intervention", "P(benefit per £1 > 1)", "P(NPV > 0)", "P(payback within horizon)"]
+    assert headings == ["Programme", "P(benefit per £1 > 1)", "P(NPV > 0)", "P(payback within horizon)",
+                        "Programme code"]
     head = results.headline()
     for r, entity in zip(rows, results.entities, strict=True):
-        assert r[0] == entity
+        assert r[-1] == entity
         assert same(r[1], head.loc[entity, "p_benefit_per_pound_gt_1"])
         assert same(r[2], head.loc[entity, "p_npv_gt_0"])
         assert same(r[3], head.loc[entity, "p_payback_within_horizon"])
     assert 0 < rows[-1][1] <= 1
 
     headings, rows = table_rows(ws, "Net position by sector over draws (sectors that pay or gain)")
-    assert headings[-1] == "P(net > 0)"
+    assert headings[-3:] == ["P(net > 0)", "Programme code", "Sector code"]
+    labels = results.sector_labels()
+    assert all(r[1] == labels[r[-1]] for r in rows)
+    rows = [[*r[-2:], *r[2:-2]] for r in rows]  # codes first, as the checks below read them
     p_net = results.summary.stats["p_npv_gt_0"]
     by_sector = results.by_sector(PORTFOLIO)
     listed = {(r[0], r[1]) for r in rows}

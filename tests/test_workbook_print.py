@@ -158,3 +158,23 @@ def test_summary_prints_on_at_most_two_pages_through_libreoffice(printed, tmp_pa
     assert 1 <= counts["Summary"] <= MAX_SUMMARY_PAGES, counts
     assert counts["Cost sharing"] <= 2, counts
     assert counts["Uncertainty"] <= 4, counts
+
+
+def test_summary_still_fits_two_pages_where_the_manual_break_is_ignored(printed, tmp_path):
+    """Excel ignores manual page breaks under 'fit to'; the Summary is sized so that the automatic
+    break comes after the charts: printed without its break, it still takes at most two pages."""
+    from openpyxl.worksheet.pagebreak import RowBreak
+
+    soffice = platform_tool("soffice")
+    path, _, _ = printed
+    wb = load_workbook(path)
+    wb["Summary"].row_breaks = RowBreak()
+    for name in wb.sheetnames[1:]:  # every sheet but the Summary
+        del wb[name]
+    copy = tmp_path / "summary_only.xlsx"
+    wb.save(copy)
+    profile = (tmp_path / "lo_profile").as_uri()
+    subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(copy)], check=True, capture_output=True, timeout=300)
+    counts = pages_per_sheet(tmp_path / "summary_only.pdf")
+    assert list(counts) == ["Summary"] and counts["Summary"] <= MAX_SUMMARY_PAGES, counts

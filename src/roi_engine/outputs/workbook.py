@@ -2,11 +2,12 @@
 
 :func:`write_results_workbook` writes the sheets
 
-- ``Summary``: the plain-English headline (the same sentences as the HTML report), the headline table
-  per intervention and for the portfolio (:meth:`Results.headline`, every column), and two native Excel
-  charts: net position by sector (bar) and cumulative discounted net cash flow (line);
-- ``Cost sharing``: the cost-sharing table (:func:`~.sharing.cost_sharing`), every sector and
-  the total row, and the data behind the bar chart;
+- ``Summary``: the plain-English headline (the same sentences as the HTML report), two native Excel
+  charts side by side (net position by sector, bar; cumulative discounted net cash flow, line), then,
+  from the second printed page, the headline table (:meth:`Results.headline`, every column) with one
+  column per intervention and the portfolio, named, and one row per figure (the codes in a row);
+- ``Cost sharing``: the cost-sharing table (:func:`~.sharing.cost_sharing`), one column per sector (by
+  label) and the total, one row per figure, and the data behind the bar chart;
 - ``Yearly flows by sector``: mean flows by intervention, year, sector and kind, undiscounted and
   discounted (:meth:`Results.yearly`), the portfolio's cumulative discounted net with its 90% band
   (:meth:`Results.cumulative_net_band`) and by sector (:func:`~.cumulative_net_by_sector`);
@@ -18,7 +19,9 @@
 Every sheet opens with the same header block (:data:`HEADER_FIELDS`): scenario, area, currency, price
 year, discount rates, perspective, horizon, draws, seed and sampling, one per row, label in column A and
 value in column B, so a sheet copied out on its own still says what its numbers mean.
-:func:`read_header` reads it back.
+:func:`read_header` reads it back. Every sheet prints A4 landscape, one page wide, with its table's
+heading row on every page, and keeps its heading rows and row names on screen
+(:mod:`~roi_engine.outputs.print_layout`).
 
 Numbers are written as numbers (with number formats), never as formatted text; an undefined value
 (NaN: a ratio where nothing is invested, a payback that never happens) is an empty cell. The workbook
@@ -384,9 +387,12 @@ def _widths(ws: Worksheet, widths: Mapping[str, float]) -> None:
 SUMMARY_LABEL_WIDTH = 46
 SUMMARY_MIN_WIDTH = 170
 """Characters: the Summary is at least this wide, so that its two charts sit side by side on one page."""
-CHART_HEIGHT_CM = 11.0
-CHART_ROWS = 23
-"""Rows the chart block spans (11 cm at the default 15 pt a row is 21 rows, plus a margin)."""
+CHART_HEIGHT_CM = 9.0
+CHART_ROWS = 18
+"""Rows of the chart block: the charts span the first 17 (9 cm at the default 15 pt a row). Small enough
+that the header block, the headline and the charts fit one page at the one-page-wide scale even where
+the manual page break is not honoured (Excel ignores manual breaks under 'fit to'), so that an automatic
+break never falls inside a chart."""
 PORTFOLIO_NAME = "Portfolio (all the interventions)"
 
 
@@ -556,32 +562,36 @@ def _uncertainty_sheet(ws: Worksheet, results: Results) -> None:
     wide = totals[totals["statistic"].isin(stats)].pivot_table(
         index=["entity", "metric"], columns="statistic", values="value", aggfunc="first", dropna=False)
     units = totals.drop_duplicates(["metric"]).set_index("metric")["unit"]
+    names = {e: _entity_name(results, e) for e in results.entities}
+    sector_labels = results.sector_labels()
     rows = []
     for entity in results.entities:
         for metric in UNCERTAINTY_METRICS:
             if (entity, metric) not in wide.index:
                 continue
             r = wide.loc[(entity, metric)]
-            rows.append([entity, metric, units.get(metric, ""), *[r.get(s, np.nan) for s in stats]])
+            rows.append([names[entity], METRIC_LABELS[metric], units.get(metric, ""),
+                         *[r.get(s, np.nan) for s in stats], entity, metric])
     fmt = {"pv_costs": MONEY, "pv_benefits": MONEY, "npv": MONEY, "benefit_per_pound": RATIO,
            "net_roi": "0.00", "payback_year": YEAR, "payback_year_cash": YEAR, "pv_benefits_cash": MONEY,
            "npv_cash": MONEY}
     row = _table(ws, row, 1, "Headline metrics over draws",
-                 ["Intervention", "Metric", "Unit", *STATISTIC_HEADINGS.values()], rows)
+                 ["Programme", "Figure", "Unit", *STATISTIC_HEADINGS.values(), "Programme code",
+                  "Figure code"], rows)
     # number formats depend on the metric (row), so set them after writing
     first = row - 2 - len(rows) + 1
     for i, r in enumerate(rows):
         for j in range(len(stats)):
             cell = ws.cell(first + i, 4 + j)
             if cell.value is not None:
-                cell.number_format = fmt.get(r[1], "General")
+                cell.number_format = fmt.get(r[-1], "General")
 
     head = results.headline()
-    rows = [[e, head.loc[e, "p_benefit_per_pound_gt_1"], head.loc[e, "p_npv_gt_0"],
-             head.loc[e, "p_payback_within_horizon"]] for e in results.entities]
+    rows = [[names[e], head.loc[e, "p_benefit_per_pound_gt_1"], head.loc[e, "p_npv_gt_0"],
+             head.loc[e, "p_payback_within_horizon"], e] for e in results.entities]
     row = _table(ws, row, 1, "Probabilities",
-                 ["Intervention", "P(benefit per £1 > 1)", "P(NPV > 0)", "P(payback within horizon)"],
-                 rows, [None, PROBABILITY, PROBABILITY, PROBABILITY])
+                 ["Programme", "P(benefit per £1 > 1)", "P(NPV > 0)", "P(payback within horizon)",
+                  "Programme code"], rows, [None, PROBABILITY, PROBABILITY, PROBABILITY, None])
 
     by_sector = tidy[tidy["sector"].isin(results.sectors) & (tidy["metric"] == "npv")]
     net = by_sector.pivot_table(index=["entity", "sector"], columns="statistic", values="value",
@@ -597,32 +607,48 @@ def _uncertainty_sheet(ws: Worksheet, results: Results) -> None:
             if not active[e, s]:
                 continue
             r = net.loc[(entity, sector)]
-            rows.append([entity, sector, *[r[k] for k in stats], p_net.loc[(entity, sector)]])
+            rows.append([names[entity], sector_labels.get(sector, sector), *[r[k] for k in stats],
+                         p_net.loc[(entity, sector)], entity, sector])
     row = _table(ws, row, 1, "Net position by sector over draws (sectors that pay or gain)",
-                 ["Intervention", "Sector", *[f"Net: {h.lower()}" for h in STATISTIC_HEADINGS.values()],
-                  "P(net > 0)"], rows, [None, None, *[MONEY] * len(stats), PROBABILITY])
+                 ["Programme", "Sector", *[f"Net: {h.lower()}" for h in STATISTIC_HEADINGS.values()],
+                  "P(net > 0)", "Programme code", "Sector code"], rows,
+                 [None, None, *[MONEY] * len(stats), PROBABILITY, None, None])
     row = _qaly_tables(ws, row, results)
-    _widths(ws, {"A": 30, "B": 22, "C": 30, "D": 16, "E": 16, "F": 16, "G": 16, "H": 16, "I": 14})
+    _widths(ws, {"A": 44, "B": 30, "C": 30, "D": 16, "E": 16, "F": 16, "G": 16, "H": 16, "I": 22, "J": 22})
+
+
+METRIC_LABELS = {"pv_costs": "PV costs", "pv_benefits": "PV benefits",
+                 "pv_benefits_cash": "PV benefits, cash-releasing", "npv": "NPV",
+                 "npv_cash": "NPV, cash only",
+                 "benefit_per_pound": "Benefit per £1", "net_roi": "Net ROI ((benefits - costs) / costs)",
+                 "payback_year": "Payback year", "payback_year_cash": "Payback year, cash only"}
+"""The Uncertainty sheet's figures in words (their codes, as in summary.csv, in the last column)."""
+
+
+def _entity_name(results: Results, entity: str) -> str:
+    return PORTFOLIO_NAME if entity == PORTFOLIO else results.entity_names().get(entity, entity)
 
 
 def _qaly_tables(ws: Worksheet, row: int, results: Results) -> int:
     """The result at GBP 20,000 per QALY and the NHS cost per QALY gained (results.qaly_results)."""
     at = at_qaly_value(results, NICE_LOWER)
-    rows = [[e, at.loc[e, "benefit_per_pound_base"], at.loc[e, "benefit_per_pound_p05"],
-             at.loc[e, "benefit_per_pound_p95"], at.loc[e, "p_benefit_per_pound_gt_1"]] for e in at.index]
+    rows = [[_entity_name(results, e), *at.loc[e, ["benefit_per_pound_base", "benefit_per_pound_p05",
+                                                     "benefit_per_pound_p95", "p_benefit_per_pound_gt_1"]]]
+            for e in at.index]
     row = _table(ws, row, 1, f"Benefit per £1 with QALYs valued at £{NICE_LOWER:,.0f} "
                  f"({results.info.price_year} prices; every other input as in the run)",
-                 ["Intervention", "Base case", "5th percentile", "95th percentile", "P(> £1)"], rows,
+                 ["Programme", "Base case", "5th percentile", "95th percentile", "P(> £1)"], rows,
                  [None, RATIO, RATIO, RATIO, PROBABILITY])
     per_qaly = nhs_cost_per_qaly(results)
     if per_qaly.empty:
         return row
-    rows = [[e, r["nhs_net_cost_base"], r["qalys_base"], r["cost_per_qaly_base"], r["cost_per_qaly_p05"],
-             r["cost_per_qaly_p95"], r["p_cost_effective_at_dhsc_15k"], r["p_cost_effective_at_nice_20k"],
-             r["p_cost_effective_at_nice_30k"]] for e, r in per_qaly.iterrows()]
+    rows = [[_entity_name(results, e), r["nhs_net_cost_base"], r["qalys_base"], r["cost_per_qaly_base"],
+             r["cost_per_qaly_p05"], r["cost_per_qaly_p95"], r["p_cost_effective_at_dhsc_15k"],
+             r["p_cost_effective_at_nice_20k"], r["p_cost_effective_at_nice_30k"]]
+            for e, r in per_qaly.iterrows()]
     return _table(ws, row, 1, "NHS cost per QALY gained (NHS costs minus NHS cash savings; base case, "
                   "interval and chances over draws)",
-                  ["Intervention", "NHS net cost", "QALYs gained", "Cost per QALY", "5th percentile",
+                  ["Programme", "NHS net cost", "QALYs gained", "Cost per QALY", "5th percentile",
                    "95th percentile", "P(< £15k)", "P(< £20k)", "P(< £30k)"], rows,
                   [None, MONEY, "#,##0.0", MONEY, MONEY, MONEY, PROBABILITY, PROBABILITY, PROBABILITY])
 
