@@ -78,6 +78,9 @@ class Parameter:
     file: str
     row: int
     grade: str = ""
+    basis: str = ""
+    """Where the value comes from for this run, when set by :mod:`roi_engine.inputs.local`: e.g.
+    ``"local (lower tier: Birmingham E08000025)"``. Blank means the table's own value."""
 
     @property
     def is_money(self) -> bool:
@@ -94,6 +97,13 @@ class Parameter:
     @property
     def is_uncertain(self) -> bool:
         return self.distribution.name != "fixed"
+
+    @property
+    def basis_label(self) -> str:
+        """``local (level: area)``, ``assumption`` (source starts 'Assumption') or ``national``."""
+        if self.basis:
+            return self.basis
+        return "assumption" if self.is_assumption else "national"
 
     @property
     def location(self) -> str:
