@@ -1,4 +1,4 @@
-"""Build the local-indicator tables shipped in ``parameters/local/`` from ``../shared/reference/local_indicators``.
+"""Build the local tables shipped in ``parameters/local/`` from ``../shared/reference/local_indicators``.
 
 Run from the repository root: ``.venv/bin/python tools/build_local_tables.py``. The output is
 deterministic; ``tests/test_local.py`` checks a few cells against the shared files.
@@ -24,7 +24,8 @@ POP = ROOT / "src" / "roi_engine" / "data" / "ons_mid2022_la_population_by_age.c
 # LAD 2019/2021 districts merged into new unitary authorities (README of the shared files).
 MERGERS = {
     "E06000060": ("Buckinghamshire", "2020-04-01", ["E07000004", "E07000005", "E07000006", "E07000007"]),
-    "E06000061": ("North Northamptonshire", "2021-04-01", ["E07000150", "E07000152", "E07000153", "E07000156"]),
+    "E06000061": ("North Northamptonshire", "2021-04-01",
+                  ["E07000150", "E07000152", "E07000153", "E07000156"]),
     "E06000062": ("West Northamptonshire", "2021-04-01", ["E07000151", "E07000154", "E07000155"]),
     "E06000063": ("Cumberland", "2023-04-01", ["E07000026", "E07000028", "E07000029"]),
     "E06000064": ("Westmorland and Furness", "2023-04-01", ["E07000027", "E07000030", "E07000031"]),
@@ -121,19 +122,21 @@ def build_indicator(indicator: str, lower: dict[str, tuple[float, float | None, 
                      "uci_95": None if hi is None else hi * scale, "period": period, "note": ""})
     # Regions and England from the lower-tier values on the publisher's own geography (no double counting).
     by_region: dict[str, list] = defaultdict(list)
-    for code, (v, lo, hi) in lower.items():
+    for code, (v, _lo, _hi) in lower.items():
         if WEIGHTS.get(code, {}).get(band):
             by_region[region_of(code)].append((code, v, None, None))
     for region, members in sorted(by_region.items()):
         v, _, _ = weighted(members, band)
         rows.append({"indicator": indicator, "area_code": region, "area_name": REGION_NAMES[region],
                      "level": "region", "value": v * scale, "lci_95": None, "uci_95": None, "period": period,
-                     "note": f"derived: mid-2020-population-weighted ({band}) mean of {len(members)} authorities"})
+                     "note": f"derived: mid-2020-population-weighted ({band}) mean of {len(members)} "
+                             "authorities"})
     everyone = [m for members in by_region.values() for m in members]
     v, _, _ = weighted(everyone, band)
     rows.append({"indicator": indicator, "area_code": "E92000001", "area_name": "England", "level": "England",
                  "value": v * scale, "lci_95": None, "uci_95": None, "period": period,
-                 "note": f"derived: mid-2020-population-weighted ({band}) mean of {len(everyone)} authorities"})
+                 "note": f"derived: mid-2020-population-weighted ({band}) mean of {len(everyone)} "
+                         "authorities"})
     return rows
 
 

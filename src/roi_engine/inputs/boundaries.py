@@ -80,7 +80,8 @@ def _build() -> dict[str, Retired]:
     out["E10000006"] = Retired("E10000006", "Cumbria County", "1 April 2023",
                                (("E06000063", "Cumberland"), ("E06000064", "Westmorland and Furness")))
     out["E10000021"] = Retired("E10000021", "Northamptonshire County", "1 April 2021",
-                               (("E06000061", "North Northamptonshire"), ("E06000062", "West Northamptonshire")))
+                               (("E06000061", "North Northamptonshire"),
+                                ("E06000062", "West Northamptonshire")))
     # Somerset West and Taunton itself was retired in 2023: follow the chain to the current code.
     for code, item in list(out.items()):
         successor = item.successors[0][0]

@@ -157,7 +157,8 @@ def _float(text: str, path: Path, row: int, column: str) -> float | None:
     try:
         return float(text)
     except ValueError:
-        raise InputError(f"'{text}' is not a number", file=path, where=f"row {row}, column '{column}'") from None
+        raise InputError(f"'{text}' is not a number", file=path,
+                         where=f"row {row}, column '{column}'") from None
 
 
 @lru_cache(maxsize=8)
@@ -361,7 +362,8 @@ def _cmd_gradient_ratio(area: Area, folder: Path, registry: ParameterRegistry) -
     return LocalRatio(point, sdlog, "lower tier" if area.is_lower_tier else area.kind,
                       f"local (IMD quintile mix: {area.name} {area.code})",
                       f"{area} residents aged 16-64 by national IMD 2019 quintile: {shares}; relative CMD "
-                      f"prevalence by quintile R^((3-q)/4), R = {gradient.value:g} ({CMD_GRADIENT_PARAMETER}); "
+                      f"prevalence by quintile R^((3-q)/4), R = {gradient.value:g} "
+                      f"({CMD_GRADIENT_PARAMETER}); "
                       f"area / England = {point:.3f} (log-SD {sdlog:.3f})")
 
 
@@ -434,7 +436,9 @@ def localise(registry: ParameterRegistry, area: Area, *,
                 method = "lognormal ratio (median = the ratio; log-SD from the CI or count)"
             else:
                 value, distribution = _scaled(p, r, b.spread)
-                method = (f"national value x area ratio ({'local spread only' if b.spread == 'local' else 'national spread widened by the ratio uncertainty'})")
+                how = ("local spread only" if b.spread == "local"
+                       else "national spread widened by the ratio uncertainty")
+                method = f"national value x area ratio ({how})"
         note = f" {b.note}" if b.note else ""
         updates[b.parameter] = replace(
             p, value=value, distribution=distribution, basis=basis,

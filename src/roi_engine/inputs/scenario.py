@@ -22,9 +22,9 @@ from pydantic import Field, Strict, field_validator
 from roi_engine.errors import InputError
 from roi_engine.inputs.interventions import InterventionLibrary, InterventionSpec
 from roi_engine.inputs.library import shipped_library
+from roi_engine.inputs.local import carry_basis, localise
 from roi_engine.inputs.money import DeflatorTable, DiscountScheme, PriceYear, parse_price_year
 from roi_engine.inputs.parameters import SECTORS_FILE, ParameterRegistry
-from roi_engine.inputs.local import carry_basis, localise
 from roi_engine.inputs.population import Area, find_area, list_areas
 from roi_engine.inputs.sectors import SectorTable
 from roi_engine.inputs.sharing_rule import SharingRule, default_contributors

@@ -28,7 +28,7 @@ from roi_engine.results.cube import CUBE_FILE, Results
 
 MANIFEST = "run.json"
 TABLE_FILES = ("summary.csv", "headline.csv", "by_sector.csv", "yearly.csv", "cumulative_net.csv",
-               "payback_by_year.csv", "outcomes.csv", "draws.csv", "run_info.txt")
+               "payback_by_year.csv", "outcomes.csv", "draws.csv", "parameters_used.csv", "run_info.txt")
 REPORT_FILES = ("cost_sharing.csv", "cumulative_net_by_sector.csv", "report.xlsx", "report.html")
 RESULT_FILES = (CUBE_FILE, MANIFEST, *TABLE_FILES, *REPORT_FILES, "charts")
 
@@ -181,6 +181,8 @@ def write_tables(directory: Path, results: Results) -> list[Path]:
         "payback_by_year.csv": results.payback_by_year(),
         "outcomes.csv": results.outcomes(),
         "draws.csv": results.draws(),
+        "parameters_used.csv": (results.parameters if results.parameters is not None
+                                else pd.DataFrame(columns=["name"])),
     }
     written = [atomic_write_text(directory / name, frame.to_csv(index=False))
                for name, frame in tables.items()]

@@ -489,11 +489,11 @@ def _parameters_sheet(ws: Worksheet, results: Results) -> None:
     table = results.parameters
     rows = [] if table is None else [
         [r.name, float(r.value), r.distribution, r.unit, r.price_year or None, r.source, r.notes or None,
-         r.file or None] for r in table.itertuples()]
+         r.file or None, getattr(r, "basis", None) or None] for r in table.itertuples()]
     _table(ws, row, 1, f"Parameters ({len(rows)})",
-           ["Name", "Value", "Distribution", "Unit", "Price year", "Source", "Notes", "File"], rows,
-           [None, "General", None, None, None, None, None, None], autofilter=True)
-    _widths(ws, {"A": 36, "B": 14, "C": 40, "D": 28, "E": 11, "F": 70, "G": 40, "H": 24})
+           ["Name", "Value", "Distribution", "Unit", "Price year", "Source", "Notes", "File", "Basis"], rows,
+           [None, "General", None, None, None, None, None, None, None], autofilter=True)
+    _widths(ws, {"A": 36, "B": 14, "C": 40, "D": 28, "E": 11, "F": 70, "G": 40, "H": 24, "I": 30})
 
 
 # --- charts ----------------------------------------------------------------------------------------
