@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from roi_engine.errors import InputError
@@ -211,3 +212,61 @@ def test_the_public_sector_perspective_counts_the_exchequer_gain(ledger_runs):
     difference = on.headline().loc["portfolio", "pv_benefits_base"] - off.headline().loc["portfolio",
                                                                                         "pv_benefits_base"]
     assert difference == pytest.approx(gained, rel=1e-9)
+
+
+# --- every output marks each input local, national or assumption -----------------------------------------
+
+@pytest.fixture(scope="module")
+def wokingham_run(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from roi_engine.cli import main
+
+    folder = tmp_path_factory.mktemp("wokingham")
+    scenario_file = folder / "wokingham.toml"
+    scenario_file.write_text(
+        'name = "Wokingham test"\narea = "E06000041"\nhorizon = 3\ndraws = 40\nseed = 5\n'
+        'price_year = "2023/24"\n'
+        '[[interventions]]\nid = "workplace_wellbeing"\nreach = 0.1\n', encoding="utf-8")
+    out = folder / "out"
+    result = CliRunner().invoke(main, ["run", str(scenario_file), "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output, out
+
+
+def test_the_terminal_says_which_inputs_are_local(wokingham_run):
+    output, _ = wokingham_run
+    line = next(x for x in output.splitlines() if x.startswith("Inputs: "))
+    assert "ww_share_employed [lower tier: Wokingham E06000041]" in line
+    assert "ww_p_cmd [IMD quintile mix: Wokingham E06000041]" in line
+    assert " national; " in line and " assumptions" in line
+
+
+def test_csv_workbook_and_html_carry_the_basis(wokingham_run):
+    import openpyxl
+
+    _, out = wokingham_run
+    table = pd.read_csv(out / "parameters_used.csv")
+    basis = dict(zip(table["name"], table["basis"], strict=True))
+    assert basis["ww_share_employed"] == "local (lower tier: Wokingham E06000041)"
+    assert basis["value_of_qaly"] == "national" and "assumption" in basis.values()
+    sheet = openpyxl.load_workbook(out / "report.xlsx", read_only=True)["Parameters used"]
+    cells = [c for row in sheet.iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert "Basis" in cells and "local (lower tier: Wokingham E06000041)" in cells
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Which inputs are local to the area" in html and "Wokingham E06000041" in html
+
+
+def test_a_workbook_keeps_local_values_unless_the_user_changed_them(tmp_path):
+    from roi_engine.inputs.excel import export_workbook, load_workbook_scenario
+    from roi_engine.inputs.local import carry_basis
+
+    s = scenario("E08000003", ("workplace_wellbeing",))
+    book = load_workbook_scenario(export_workbook(tmp_path / "m.xlsx", ROOT / "parameters", s),
+                                  interventions_dir=ROOT / "interventions")
+    assert book.registry["ww_share_employed"].value == pytest.approx(0.714)
+    assert book.registry["ww_share_employed"].basis_label.startswith("local (lower tier: Manchester")
+    national = s.registry["ww_share_employed"].replaced
+    edited = dataclasses.replace(national, value=0.7, distribution=build("fixed", ()))
+    mine = carry_basis(s.registry, s.registry.replace({"ww_share_employed": edited}))
+    assert mine["ww_share_employed"].value == 0.7 and mine["ww_share_employed"].basis_label == "national"

@@ -441,20 +441,33 @@ def localise(registry: ParameterRegistry, area: Area, *,
                 method = f"national value x area ratio ({how})"
         note = f" {b.note}" if b.note else ""
         updates[b.parameter] = replace(
-            p, value=value, distribution=distribution, basis=basis,
+            p, value=value, distribution=distribution, basis=basis, replaced=p,
             source=f"Local value: {text}. Method: {method}. Source: {cite}. National row: {p.source}",
             notes=(f"Local ({basis}).{note} " + (p.notes or "")).strip(),
         )
     return registry.replace(updates) if updates else registry
 
 
+def _same(a: Parameter, b: Parameter) -> bool:
+    return (a.value == b.value and a.distribution.name == b.distribution.name
+            and np.allclose(a.distribution.params, b.distribution.params, rtol=1e-12, atol=0))
+
+
 def carry_basis(local: ParameterRegistry, given: ParameterRegistry) -> ParameterRegistry:
-    """``given`` (e.g. read back from a workbook) keeping the local basis of rows it did not change."""
+    """``given`` (e.g. read back from a workbook) with the area's local values where it left them alone.
+
+    For each parameter the scenario localised: a row of ``given`` equal to the national row it replaced
+    takes the local value again (a workbook exported from the national tables); a row equal to the local
+    value keeps its local basis (a workbook exported from the scenario); any other row is the user's own
+    and is kept as given.
+    """
     keep = {}
     for name, p in local.items():
-        if p.basis and name in given:
-            q = given[name]
-            if not q.basis and q.value == p.value and q.distribution.name == p.distribution.name and \
-                    np.allclose(q.distribution.params, p.distribution.params):
-                keep[name] = replace(q, basis=p.basis)
+        if not p.basis or name not in given or given[name].basis:
+            continue
+        q = given[name]
+        if p.replaced is not None and _same(q, p.replaced) and q.source == p.replaced.source:
+            keep[name] = p
+        elif _same(q, p):
+            keep[name] = replace(q, basis=p.basis, replaced=p.replaced)
     return given.replace(keep) if keep else given

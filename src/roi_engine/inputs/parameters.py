@@ -23,7 +23,7 @@ import csv
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -81,6 +81,9 @@ class Parameter:
     basis: str = ""
     """Where the value comes from for this run, when set by :mod:`roi_engine.inputs.local`: e.g.
     ``"local (lower tier: Birmingham E08000025)"``. Blank means the table's own value."""
+    replaced: Parameter | None = field(default=None, compare=False, repr=False)
+    """For a local value: the national row it replaced (so an unchanged national row read back from a
+    workbook is localised again, and an edited one is left as the user's)."""
 
     @property
     def is_money(self) -> bool:
