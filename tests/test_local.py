@@ -110,6 +110,22 @@ def test_england_and_a_region_sum_their_authorities():
     assert 0 < west_midlands["population"].sum() < england["population"].sum()
 
 
+def test_metropolitan_counties_are_the_sum_of_their_districts():
+    from roi_engine.inputs.local import METROPOLITAN_COUNTIES
+    from roi_engine.inputs.population import list_areas, population_in_band
+
+    counties = {a.code for a in list_areas() if a.tier == "metropolitan county (aggregate)"}
+    assert counties == set(METROPOLITAN_COUNTIES)
+    for county, districts in METROPOLITAN_COUNTIES.items():
+        assert sum(population_in_band(d, 0, 90) for d in districts) == population_in_band(county, 0, 90)
+        mix = population_by_imd_quintile(county)
+        assert mix["population"].sum() == sum(population_by_imd_quintile(d)["population"].sum()
+                                              for d in districts)
+    gm = scenario("E11000001", ("workplace_wellbeing",))
+    assert gm.registry["ww_p_cmd"].basis_label == \
+        "local (IMD quintile mix: Greater Manchester (Met County) E11000001)"
+
+
 def test_wokingham_is_mostly_least_deprived_birmingham_mostly_most_deprived():
     assert population_by_imd_quintile("E06000041")["share"][5] > 0.8
     assert population_by_imd_quintile("E08000025")["share"][1] > 0.5
@@ -270,3 +286,19 @@ def test_a_workbook_keeps_local_values_unless_the_user_changed_them(tmp_path):
     edited = dataclasses.replace(national, value=0.7, distribution=build("fixed", ()))
     mine = carry_basis(s.registry, s.registry.replace({"ww_share_employed": edited}))
     assert mine["ww_share_employed"].value == 0.7 and mine["ww_share_employed"].basis_label == "national"
+
+
+def test_a_workbook_for_one_area_refuses_to_run_for_another(tmp_path):
+    from roi_engine.inputs.excel import export_workbook, load_workbook_scenario, read_workbook
+    from roi_engine.inputs.local import localise
+
+    s = scenario("E08000003", ("workplace_wellbeing",))
+    path = export_workbook(tmp_path / "m.xlsx", ROOT / "parameters", s)
+    row = read_workbook(path).registry["ww_share_employed"]
+    assert row.value == pytest.approx(0.714)
+    assert row.source.startswith("Local value, local (lower tier: Manchester")
+    book = load_workbook_scenario(path, interventions_dir=ROOT / "interventions")
+    assert book.registry["ww_p_cmd"].value == pytest.approx(s.registry["ww_p_cmd"].value)  # not scaled twice
+    assert book.registry["ww_p_cmd"].basis_label.startswith("local (IMD quintile mix: Manchester")
+    with pytest.raises(InputError, match="local value for another area"):
+        localise(read_workbook(path).registry, find_area("E06000041"))

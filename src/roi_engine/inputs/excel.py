@@ -229,6 +229,8 @@ def export_workbook(path: str | Path, registry_dir: str | Path, scenario: Scenar
         raise InputError("a workbook's name must end in .xlsx", file=path,
                          hint=f"e.g. {path.with_suffix('.xlsx').name}")
     registry = ParameterRegistry.from_dir(registry_dir)
+    if scenario is not None:  # the area's local values, each with its source (roi_engine.inputs.local)
+        registry = registry.replace({n: p for n, p in scenario.registry.items() if p.basis and n in registry})
     sectors = SectorTable.from_csv(registry_dir / SECTORS_FILE)
     _refuse_to_overwrite_inputs(path, registry_dir, registry, scenario)
     if path.is_dir():

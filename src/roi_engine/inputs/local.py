@@ -214,8 +214,8 @@ def population_by_imd_quintile(area: Area | str, band: str = "total", *,
     Parameters
     ----------
     area : Area or str
-        A local authority, a county, a region or England (counties, regions and England sum their
-        authorities). Metropolitan counties are refused: use their districts.
+        A local authority, a county or metropolitan county, a region or England (these sum their
+        authorities).
     band : str
         One of ``total``, ``0_17``, ``16_64``, ``18plus``, ``65plus``.
 
@@ -247,9 +247,23 @@ def _quintile_table(folder: str) -> pd.DataFrame:
     return pd.read_csv(Path(folder) / "imd2019_population_by_quintile.csv", dtype={"area_code": str})
 
 
+METROPOLITAN_COUNTIES = {
+    "E11000001": tuple(f"E080000{i:02d}" for i in range(1, 11)),        # Greater Manchester
+    "E11000002": tuple(f"E080000{i:02d}" for i in range(11, 16)),       # Merseyside
+    "E11000003": tuple(f"E080000{i:02d}" for i in range(16, 20)),       # South Yorkshire
+    "E11000005": tuple(f"E080000{i:02d}" for i in range(25, 32)),       # West Midlands
+    "E11000006": tuple(f"E080000{i:02d}" for i in range(32, 37)),       # West Yorkshire
+    "E11000007": ("E08000021", "E08000022", "E08000023", "E08000024", "E08000037"),  # Tyne and Wear
+}
+"""The metropolitan districts of each metropolitan county (the population table has no link between them;
+``tests/test_local.py`` checks that the districts' populations add up to the county's)."""
+
+
 def _member_authorities(area: Area, known: set[str]) -> list[str]:
     if area.code in known:
         return [area.code]
+    if area.code in METROPOLITAN_COUNTIES:
+        return [c for c in METROPOLITAN_COUNTIES[area.code] if c in known]
     from roi_engine.inputs.population import list_areas
 
     lower = [a for a in list_areas("lower") if a.code in known]
@@ -413,6 +427,16 @@ def localise(registry: ParameterRegistry, area: Area, *,
         if b.parameter not in registry:
             continue  # a library without that programme
         p = registry[b.parameter]
+        already = local_basis_in_source(p.source)
+        if already is not None:  # a row carrying its local value already (an exported workbook)
+            if f" {area.code})" not in already:
+                raise InputError(
+                    f"'{p.name}' holds a local value for another area ({already}), but the scenario's area "
+                    f"is {area}", file=p.file, where=f"row {p.row}, column 'source'",
+                    hint="export the parameter workbook again for this area, or give your own value and "
+                         f"source (a source not starting '{LOCAL_PREFIX}')")
+            updates[b.parameter] = replace(p, basis=already)
+            continue
         source_row = _sources(str(folder)).get(b.indicator, {})
         cite = source_row.get("source", b.indicator)
         if b.method == "value":
@@ -442,10 +466,24 @@ def localise(registry: ParameterRegistry, area: Area, *,
         note = f" {b.note}" if b.note else ""
         updates[b.parameter] = replace(
             p, value=value, distribution=distribution, basis=basis, replaced=p,
-            source=f"Local value: {text}. Method: {method}. Source: {cite}. National row: {p.source}",
-            notes=(f"Local ({basis}).{note} " + (p.notes or "")).strip(),
+            source=(f"{LOCAL_PREFIX}{basis}: {text}. Method: {method}. Source: {cite}. "
+                    f"National row: {p.source}"),
+            notes=(f"{note.strip()} " + (p.notes or "")).strip(),
         )
     return registry.replace(updates) if updates else registry
+
+
+LOCAL_PREFIX = "Local value, "
+"""How the ``source`` of a localised parameter starts: ``Local value, local (level: area code): ...``."""
+
+
+def local_basis_in_source(source: str) -> str | None:
+    """The basis written at the start of a localised parameter's source, or None."""
+    if not source.startswith(LOCAL_PREFIX + "local ("):
+        return None
+    rest = source[len(LOCAL_PREFIX):]
+    end = rest.find("): ")
+    return rest[:end + 1] if end > 0 else None
 
 
 def _same(a: Parameter, b: Parameter) -> bool:
