@@ -381,6 +381,12 @@ def _cmd_gradient_ratio(area: Area, folder: Path, registry: ParameterRegistry) -
                       f"area / England = {point:.3f} (log-SD {sdlog:.3f})")
 
 
+def _rounded(x: float) -> float:
+    """``x`` to 10 significant digits: the parameter workbook (Excel keeps 15) then reads back the same
+    float, so a run from an exported workbook is bit for bit the run from the tables."""
+    return float(f"{x:.10g}")
+
+
 def _beta(mean: float, sd: float) -> tuple[float, float]:
     sd = min(sd, 0.99 * math.sqrt(mean * (1 - mean)))
     k = mean * (1 - mean) / sd ** 2 - 1
@@ -464,6 +470,8 @@ def localise(registry: ParameterRegistry, area: Area, *,
                        else "national spread widened by the ratio uncertainty")
                 method = f"national value x area ratio ({how})"
         note = f" {b.note}" if b.note else ""
+        value, distribution = _rounded(value), build(distribution.name,
+                                                     tuple(_rounded(x) for x in distribution.params))
         updates[b.parameter] = replace(
             p, value=value, distribution=distribution, basis=basis, replaced=p,
             source=(f"{LOCAL_PREFIX}{basis}: {text}. Method: {method}. Source: {cite}. "
