@@ -302,3 +302,16 @@ def test_a_workbook_for_one_area_refuses_to_run_for_another(tmp_path):
     assert book.registry["ww_p_cmd"].basis_label.startswith("local (IMD quintile mix: Manchester")
     with pytest.raises(InputError, match="local value for another area"):
         localise(read_workbook(path).registry, find_area("E06000041"))
+
+
+def test_the_shipped_local_tables_are_rebuilt_exactly_from_the_shared_files(tmp_path):
+    import importlib.util
+
+    script = ROOT / "tools" / "build_local_tables.py"
+    spec = importlib.util.spec_from_file_location("build_local_tables", script)
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    builder.OUT = tmp_path
+    builder.main()
+    for name in ("indicators.csv", "imd2019_population_by_quintile.csv"):
+        assert (tmp_path / name).read_bytes() == (ROOT / "parameters" / "local" / name).read_bytes(), name
