@@ -17,6 +17,7 @@ from roi_engine.cli import main
 RUN_ARGS = ["--draws", "500", "--seed", "3"]
 RESULT_FILES = ("results.nc", "run.json", "summary.csv", "headline.csv", "by_sector.csv", "yearly.csv",
                 "cumulative_net.csv", "payback_by_year.csv", "outcomes.csv", "draws.csv", "run_info.txt",
+                "parameters_used.csv",
                 "cost_sharing.csv", "cumulative_net_by_sector.csv", "report.xlsx", "report.html",
                 "charts/who_pays_who_gains.png", "charts/cumulative_net_cash_flow.png",
                 "charts/benefit_per_pound_distribution.png",

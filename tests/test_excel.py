@@ -148,12 +148,12 @@ def test_exported_workbook_layout(book):
         "draws", "seed", "sampling", "chunk_size"]
     assert scenario["B4"].value == "E08000025" and scenario["B5"].value == 6 and scenario["B13"].value == 700
     assert scenario["C5"].value.startswith("Years counted")
-    assert [c.value for c in scenario[15]] == ["intervention", "reach", "uptake", "delivery_years",
+    assert [c.value for c in scenario[16]] == ["intervention", "reach", "uptake", "delivery_years",
                                                "programme"]
-    assert scenario["A16"].value == "toy_programme"
-    assert [c.value for c in scenario[21]][:3] == ["sector", "contributor", "agreed_share"]
-    assert scenario["A22"].value == "nhs" and scenario["A30"].value == "vcse"
-    assert [c.value for c in scenario[32]][:3] == ["parameter_1", "parameter_2", "spearman"]
+    assert scenario["A17"].value == "toy_programme"
+    assert [c.value for c in scenario[22]][:3] == ["sector", "contributor", "agreed_share"]
+    assert scenario["A23"].value == "nhs" and scenario["A31"].value == "vcse"
+    assert [c.value for c in scenario[33]][:3] == ["parameter_1", "parameter_2", "spearman"]
     formulas = {dv.formula1 for dv in scenario.data_validations.dataValidation}
     assert {'"public_sector,economic,societal"', '"lhs,mc"', '"green_book,none"', '"toy_programme"',
             '"yes,no"', '"as_modelled,benefit_proportional,break_even,agreed"'} <= formulas
@@ -255,8 +255,9 @@ def test_read_gives_the_csv_registry_and_the_scenario(book):
     assert inputs.scenario_data == {
         "name": "Toy scenario", "area": "E08000025", "horizon": 6, "price_year": "2023/24",
         "perspective": "societal", "discounting": "green_book", "draws": 2000, "seed": 7, "sampling": "lhs",
-        "chunk_size": 700, "sharing": {"rule": "as_modelled"}, "interventions": [{"id": "toy_programme"}]}
-    assert inputs.scenario_cells["interventions[0].reach"] == "Scenario!B16"
+        "chunk_size": 700, "optimism_bias": False, "sharing": {"rule": "as_modelled"},
+        "interventions": [{"id": "toy_programme"}]}
+    assert inputs.scenario_cells["interventions[0].reach"] == "Scenario!B17"
 
 
 def test_round_trip_default_scenario_is_bit_for_bit(tmp_path):
@@ -282,8 +283,8 @@ def test_round_trip_default_scenario_is_bit_for_bit(tmp_path):
 def test_edits_in_the_workbook_change_the_run(book):
     baseline = load_workbook_scenario(book, interventions_dir=TOY_INTERVENTIONS).with_settings(draws=300)
     edit(book, set_cells("toy", B3=200.0, C3="fixed", D3=None, E3=None))      # toy_cost: 100 -> 200 fixed
-    edit(book, set_cells("Scenario", B16=0.25, D16="0", B9="agreed"))
-    edit(book, set_cells("Scenario", B22="yes", C22=0.75, B24="yes", C24=0.25))
+    edit(book, set_cells("Scenario", B17=0.25, D17="0", B9="agreed"))
+    edit(book, set_cells("Scenario", B23="yes", C23=0.75, B25="yes", C25=0.25))
     edited = load_workbook_scenario(book, interventions_dir=TOY_INTERVENTIONS).with_settings(draws=300)
     assert edited.registry["toy_cost"].value == 200 and not edited.registry["toy_cost"].is_uncertain
     item = edited.interventions[0][0]
@@ -308,14 +309,14 @@ def test_moved_columns_blank_rows_and_trailing_columns_are_fine(book):
         toy["M3"] = None
         scenario = workbook["Scenario"]
         scenario.insert_rows(15, 1)                                 # the interventions table moves down
-        scenario.move_range("A16:E17", cols=2)                      # ... and right
+        scenario.move_range("A17:E18", cols=2)                      # ... and right
 
     edit(book, shuffle)
     inputs = read_workbook(book)
     assert registry_rows(inputs.registry) == expected
     assert inputs.registry["toy_cost"].row == 3 and inputs.locations["toy_cost"] == "book.xlsx!toy!C3"
     assert inputs.scenario_data["interventions"] == [{"id": "toy_programme"}]
-    assert inputs.scenario_cells["interventions[0].id"] == "Scenario!C17"
+    assert inputs.scenario_cells["interventions[0].id"] == "Scenario!C18"
 
 
 def test_formula_with_a_saved_result_is_read(book):
@@ -369,7 +370,7 @@ def _merge(workbook):
 
 
 def _correlation(first: str, second: str, spearman: float):
-    return set_cells("Scenario", A33=first, B33=second, C33=spearman)
+    return set_cells("Scenario", A34=first, B34=second, C34=spearman)
 
 
 def _copy_fixture(name: str):
@@ -440,9 +441,9 @@ BAD_INPUT = [
     ("sector-not-yes-no", set_cells("sectors", C2="maybe"), "workbook", "read",
      "sectors!C2: 'maybe' is not yes or no"),
     ("unknown-parameter", _correlation("toy_cst", "toy_rr", 0.3), "workbook", "read",
-     "Scenario!A33: unknown parameter 'toy_cst' (did you mean 'toy_cost'?)"),
+     "Scenario!A34: unknown parameter 'toy_cst' (did you mean 'toy_cost'?)"),
     ("correlated-fixed-parameter", _correlation("value_of_qaly", "toy_rr", 0.3), "workbook", "scenario",
-     "Scenario!A33: 'value_of_qaly' is fixed, so it cannot be correlated"),
+     "Scenario!A34: 'value_of_qaly' is fixed, so it cannot be correlated"),
     ("unknown-setting", set_cells("Scenario", A5="hoizon"), "workbook", "read",
      "Scenario!A5: unknown setting 'hoizon' (did you mean 'horizon'?)"),
     ("unknown-perspective", set_cells("Scenario", B7="societl"), "workbook", "read",
@@ -453,30 +454,30 @@ BAD_INPUT = [
      "Scenario!B4: setting 'area' needs a value"),
     ("deleted-setting", lambda wb: wb["Scenario"].delete_rows(4), "workbook", "read",
      "Scenario!A:A: setting 'area' is missing (add a row 'area' to the settings table)"),
-    ("reach-above-one", set_cells("Scenario", B16=1.5), "workbook", "read",
-     "Scenario!B16: should be at most 1 (got 1.5)"),
-    ("bad-delivery-years", set_cells("Scenario", D16="0, one"), "workbook", "read",
-     "Scenario!D16: '0, one' is not a list of years (whole numbers from 0 separated by commas, e.g. "
+    ("reach-above-one", set_cells("Scenario", B17=1.5), "workbook", "read",
+     "Scenario!B17: should be at most 1 (got 1.5)"),
+    ("bad-delivery-years", set_cells("Scenario", D17="0, one"), "workbook", "read",
+     "Scenario!D17: '0, one' is not a list of years (whole numbers from 0 separated by commas, e.g. "
      "0, 1, 2, 3; blank: the programme's own years)"),
-    ("no-interventions", set_cells("Scenario", A16=None), "workbook", "read",
-     "Scenario!15:15: the scenario has no interventions (type a programme's id in the 'intervention' "
+    ("no-interventions", set_cells("Scenario", A17=None), "workbook", "read",
+     "Scenario!16:16: the scenario has no interventions (type a programme's id in the 'intervention' "
      "column below the headings)"),
-    ("interventions-heading-overwritten", set_cells("Scenario", A15="toy_programme"), "workbook", "read",
+    ("interventions-heading-overwritten", set_cells("Scenario", A16="toy_programme"), "workbook", "read",
      "Scenario!A:A: the interventions table is missing (it starts with a heading row: intervention, reach, "
      "uptake, delivery_years)"),
-    ("unknown-intervention", set_cells("Scenario", A16="toy_programm"), "workbook", "scenario",
-     "Scenario!A16: unknown intervention 'toy_programm' (did you mean 'toy_programme'?)"),
-    ("unknown-sector-in-cost-sharing", set_cells("Scenario", A25="educaton"), "workbook", "read",
-     "Scenario!A25: 'educaton' is not a sector (did you mean 'education'?)"),
-    ("contributor-not-yes-no", set_cells("Scenario", B22="maybe"), "workbook", "read",
-     "Scenario!B22: 'maybe' is not yes or no"),
+    ("unknown-intervention", set_cells("Scenario", A17="toy_programm"), "workbook", "scenario",
+     "Scenario!A17: unknown intervention 'toy_programm' (did you mean 'toy_programme'?)"),
+    ("unknown-sector-in-cost-sharing", set_cells("Scenario", A26="educaton"), "workbook", "read",
+     "Scenario!A26: 'educaton' is not a sector (did you mean 'education'?)"),
+    ("contributor-not-yes-no", set_cells("Scenario", B23="maybe"), "workbook", "read",
+     "Scenario!B23: 'maybe' is not yes or no"),
     ("unknown-sharing-rule", set_cells("Scenario", B9="benefit_proportionl"), "workbook", "read",
      "Scenario!B9: 'benefit_proportionl' is not a cost-sharing rule (did you mean 'benefit_proportional'?)"),
     ("agreed-shares-do-not-add-up",
-     set_cells("Scenario", B9="agreed", B22="yes", C22=0.5, B24="yes", C24=0.3), "workbook", "read",
-     "Scenario!C21: agreed shares sum to 0.8, not 1 (nhs=0.5, local_authority=0.3)"),
-    ("share-for-a-non-contributor", set_cells("Scenario", B9="agreed", B22="yes", C22=0.5, C24=0.5),
-     "workbook", "read", "Scenario!C24: 'local_authority' has a share but is not a contributor "
+     set_cells("Scenario", B9="agreed", B23="yes", C23=0.5, B25="yes", C25=0.3), "workbook", "read",
+     "Scenario!C22: agreed shares sum to 0.8, not 1 (nhs=0.5, local_authority=0.3)"),
+    ("share-for-a-non-contributor", set_cells("Scenario", B9="agreed", B23="yes", C23=0.5, C25=0.5),
+     "workbook", "read", "Scenario!C25: 'local_authority' has a share but is not a contributor "
                          "(contributors are ['nhs']; add 'local_authority' to them to give it a share)"),
     ("unknown-area", set_cells("Scenario", B4="Birmingam"), "workbook", "scenario",
      "Scenario!B4: 'Birmingam' is not an area name or GSS code (did you mean 'Birmingham' (E08000025)?)"),

@@ -101,8 +101,9 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_carries_the_library_from_the_repository_folders(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder in ("interventions", "parameters", "scenarios"):
-        for source in (ROOT / folder).iterdir():
-            assert f"roi_engine/library/{folder}/{source.name}" in names
+        for source in (ROOT / folder).rglob("*"):
+            if source.is_file():
+                assert f"roi_engine/library/{folder}/{source.relative_to(ROOT / folder).as_posix()}" in names
     assert "roi_engine/results/__init__.py" in names
 
 

@@ -4,8 +4,9 @@ The quintiles are national: quintile 1 holds the 20% most deprived LSOAs of Engl
 Indices of Deprivation 2019 (IoD2019, Index of Multiple Deprivation), quintile 5 the 20% least
 deprived. An area's split is the ONS mid-2020 population of its LSOAs in each quintile, in the age
 band nearest to a programme's ages (0-17, 16-64, 18+, 65+ or all ages). The table ships with the
-package as ``data/imd2019_population_by_quintile_lad23.csv`` (see its README): LAD April-2023
-boundaries; an upper-tier area, region or England is the sum of the districts it contains.
+library as ``parameters/local/imd2019_population_by_quintile.csv`` (read by
+:mod:`roi_engine.inputs.local`): April-2023 district boundaries; a county, region or England is the sum
+of the districts it contains.
 
 IoD2025 (published 30 October 2025) is not used yet: its LSOA-level file is not in the shipped data,
 only district summaries, so the quintile split of an area cannot be rebuilt from it. The edition used
@@ -15,27 +16,16 @@ is stated wherever the split is shown (:data:`IMD_EDITION`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib.resources import files
 
 import numpy as np
-import pandas as pd
 
-from roi_engine.inputs.population import Area, load_population
+from roi_engine.errors import InputError
+from roi_engine.inputs.local import IMD_EDITION, population_by_imd_quintile
+from roi_engine.inputs.population import Area
 
-QUINTILE_FILE = "imd2019_population_by_quintile_lad23.csv"
-IMD_EDITION = "English Indices of Deprivation 2019 (IMD), national LSOA quintiles; ONS mid-2020 populations"
 QUINTILES = (1, 2, 3, 4, 5)
 QUINTILE_LABELS = ("1 (most deprived)", "2", "3", "4", "5 (least deprived)")
 AGE_BANDS = {"0_17": (0, 17), "16_64": (16, 64), "18plus": (18, 90), "65plus": (65, 90), "total": (0, 90)}
-
-
-@lru_cache(maxsize=1)
-def load_quintile_table() -> pd.DataFrame:
-    """The packaged table: one row per LAD (April 2023) and quintile, populations by age band."""
-    resource = files("roi_engine") / "data" / QUINTILE_FILE
-    with resource.open("r", encoding="utf-8") as handle:
-        return pd.read_csv(handle, dtype={"lad23_code": str, "lad23_name": str})
 
 
 def age_band(ages: tuple[int, int]) -> str:
@@ -59,7 +49,7 @@ class QuintilePopulation:
     ----------
     area_code : str
     districts : tuple of str
-        The April-2023 districts summed (the area itself for a district or unitary authority).
+        The area as the local table names it (a county, region or England sums its districts).
     population : dict of str to ndarray, shape (5,)
         Persons in each quintile (1 = most deprived), by age band (keys of :data:`AGE_BANDS`).
     """
@@ -75,29 +65,18 @@ class QuintilePopulation:
 
 
 def quintile_population(area: Area) -> QuintilePopulation | None:
-    """The area's population by IMD quintile, or None when the table does not cover the area."""
-    table = load_quintile_table()
-    known = set(table["lad23_code"])
-    if area.code in known:
-        districts = (area.code,)
-    else:
-        population = load_population()
-        lower = population.drop_duplicates("area_code")
-        lower = lower[lower["area_code"].isin(known)]
-        if area.tier == "country":
-            mask = np.ones(len(lower), bool)
-        elif area.tier == "region":
-            mask = (lower["region_code"] == area.code).to_numpy()
-        else:
-            mask = (lower["utla_code"] == area.code).to_numpy()
-        districts = tuple(sorted(lower.loc[mask, "area_code"]))
-        if not districts:
-            return None
-    rows = table[table["lad23_code"].isin(districts)]
-    summed = rows.groupby("imd_quintile")[[f"pop_{b}_mid2020" for b in AGE_BANDS]].sum()
-    summed = summed.reindex(QUINTILES, fill_value=0)
-    return QuintilePopulation(area.code, districts,
-                              {b: summed[f"pop_{b}_mid2020"].to_numpy(float) for b in AGE_BANDS})
+    """The area's population by IMD quintile in every age band, or None when the table lacks the area.
+
+    Read through :func:`roi_engine.inputs.local.population_by_imd_quintile` (the shipped local tables).
+    """
+    try:
+        frames = {band: population_by_imd_quintile(area, band) for band in AGE_BANDS}
+    except InputError:
+        return None
+    if frames["total"]["population"].sum() <= 0:
+        return None
+    return QuintilePopulation(area.code, (frames["total"].attrs.get("area", area.code),),
+                              {b: f["population"].to_numpy(float) for b, f in frames.items()})
 
 
 def gradient_by_quintile(risk_ratio: np.ndarray) -> np.ndarray:

@@ -131,8 +131,10 @@ SECTOR_WIDTHS = {"sector": 20, "label": 34, "public_body": 12, "default_contribu
 
 # The Scenario sheet: settings (in this order), then the interventions table, then correlations.
 SETTINGS = ("name", "description", "area", "horizon", "price_year", "perspective", "discounting", "sharing",
-            "draws", "seed", "sampling", "chunk_size", "qaly_value")
+            "draws", "seed", "sampling", "chunk_size", "qaly_value", "optimism_bias")
 INTEGER_SETTINGS = frozenset({"horizon", "draws", "seed", "chunk_size"})
+BOOLEAN_SETTINGS = frozenset({"optimism_bias"})
+_YES, _NO = frozenset({"yes", "true"}), frozenset({"no", "false"})
 SETTING_COLUMNS = ("setting", "value", "description")
 INTERVENTION_COLUMNS = ("intervention", "reach", "uptake", "delivery_years", "programme")
 CORRELATION_COLUMNS = ("parameter_1", "parameter_2", "spearman")
@@ -229,6 +231,8 @@ def export_workbook(path: str | Path, registry_dir: str | Path, scenario: Scenar
         raise InputError("a workbook's name must end in .xlsx", file=path,
                          hint=f"e.g. {path.with_suffix('.xlsx').name}")
     registry = ParameterRegistry.from_dir(registry_dir)
+    if scenario is not None:  # the area's local values, each with its source (roi_engine.inputs.local)
+        registry = registry.replace({n: p for n, p in scenario.registry.items() if p.basis and n in registry})
     sectors = SectorTable.from_csv(registry_dir / SECTORS_FILE)
     _refuse_to_overwrite_inputs(path, registry_dir, registry, scenario)
     if path.is_dir():
@@ -526,6 +530,8 @@ def _setting_descriptions() -> dict[str, str]:
         "qaly_value": "Value of a QALY: blank = the parameter table's (Green Book GBP 70,000, 2020/21); "
                       "green_book, nice_20k, nice_30k, dhsc_15k, or a number with its price year, "
                       "e.g. 25000 (2023/24).",
+        "optimism_bias": "yes: raise programme costs and shrink effects by each parameter's evidence "
+                         "grade (Green Book optimism bias; see the method docs). no: as the tables say.",
         "sharing": "How partners would share the total cost (the cost-sharing table below names who pays): "
                    + "; ".join(f"{rule}: {meaning}" for rule, meaning in RULES.items()) + ".",
     }
@@ -547,6 +553,8 @@ def _write_scenario_sheet(ws: Worksheet, scenario: Scenario, lists: _ListMaker) 
         value = spec.sharing.rule if setting == "sharing" else getattr(spec, setting)
         if setting == "qaly_value":
             value = qaly_value_text(value)
+        if setting in BOOLEAN_SETTINGS:
+            value = "yes" if value else "no"
         row_of[setting] = row
         _style(ws.cell(row=row, column=1, value=setting), False)
         cell = ws.cell(row=row, column=2, value=value if value != "" else None)
@@ -557,12 +565,13 @@ def _write_scenario_sheet(ws: Worksheet, scenario: Scenario, lists: _ListMaker) 
         ("sampling", ["lhs", "mc"], "Choose lhs or mc."),
         ("discounting", list(_shipped_schemes()), "Choose a discount-rate scheme from the list."),
         ("sharing", list(RULES), "Choose a cost-sharing rule from the list."),
+        ("optimism_bias", ["no", "yes"], "Choose no or yes."),
     ):
         dv = lists.validation(items, prompt)
         dv.add(f"B{row_of[setting]}")
         ws.add_data_validation(dv)
 
-    row = len(SETTINGS) + 2  # the qaly_value row (last) takes what was a spacer row: cell addresses stay
+    row = len(SETTINGS) + 2  # a spacer row after the settings
     _style_header(ws, INTERVENTION_COLUMNS, {}, row=row, comments={
         "intervention": "Programme id (a file in interventions/). Add a row to add a programme.",
         "reach": "Share of eligible people reached, 0 to 1. Blank: the programme's own value.",
@@ -573,6 +582,10 @@ def _write_scenario_sheet(ws: Worksheet, scenario: Scenario, lists: _ListMaker) 
     })
     first = row + 1
     for item, programme in scenario.interventions:
+        if item.uptake_by_quintile is not None:
+            raise InputError("the parameter workbook cannot carry uptake_by_quintile yet (it would be "
+                             "dropped)", file=scenario.path, where=f"interventions '{item.id}'",
+                             hint="export the scenario without uptake_by_quintile, or run from the TOML")
         row += 1
         defaults = (f"{programme.name}. Defaults: reach {programme.population.reach}, uptake "
                     f"{programme.population.uptake}, delivery years {_years_text(programme.delivery.years)}")
@@ -1174,6 +1187,14 @@ def _setting_value(book: _Book, sheet: str, row: int, col: int, setting: str) ->
     if setting in INTEGER_SETTINGS:
         return parse_value(value, file=book.path, where=_ref(sheet, f"{get_column_letter(col)}{row}"),
                            integer=True)
+    if setting in BOOLEAN_SETTINGS:
+        if isinstance(value, bool):
+            return value
+        word = text.strip().lower()
+        if word in _YES | _NO:
+            return word in _YES
+        raise InputError(f"setting '{setting}' must be yes or no, not {text!r}", file=book.path,
+                         where=_ref(sheet, f"{get_column_letter(col)}{row}"), hint="type yes or no")
     return text
 
 

@@ -25,7 +25,7 @@ import csv
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -81,6 +81,12 @@ class Parameter:
     row: int
     grade: str = ""
     label: str = ""
+    basis: str = ""
+    """Where the value comes from for this run, when set by :mod:`roi_engine.inputs.local`: e.g.
+    ``"local (lower tier: Birmingham E08000025)"``. Blank means the table's own value."""
+    replaced: Parameter | None = field(default=None, compare=False, repr=False)
+    """For a local value: the national row it replaced (so an unchanged national row read back from a
+    workbook is localised again, and an edited one is left as the user's)."""
 
     @property
     def display_name(self) -> str:
@@ -102,6 +108,13 @@ class Parameter:
     @property
     def is_uncertain(self) -> bool:
         return self.distribution.name != "fixed"
+
+    @property
+    def basis_label(self) -> str:
+        """``local (level: area)``, ``assumption`` (source starts 'Assumption') or ``national``."""
+        if self.basis:
+            return self.basis
+        return "assumption" if self.is_assumption else "national"
 
     @property
     def location(self) -> str:

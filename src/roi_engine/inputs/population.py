@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from roi_engine.errors import InputError, closest
+from roi_engine.inputs.boundaries import retired_code
 
 __all__ = [
     "AGES",
@@ -272,6 +273,9 @@ def find_area(query: str) -> Area:
     area = _area_by_name().get(_normalise_name(text))
     if area is not None:
         return area
+    retired = retired_code(text)
+    if retired is not None:
+        raise InputError(retired.message())
     if _GSS_CODE.match(text.upper()):
         message = f"'{text}' is not the GSS code of an English local authority, region or England"
         hint = "run `roi-engine areas QUERY` to search area names and codes"

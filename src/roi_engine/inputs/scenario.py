@@ -22,6 +22,7 @@ from pydantic import Field, Strict, field_validator
 from roi_engine.errors import InputError
 from roi_engine.inputs.interventions import InterventionLibrary, InterventionSpec
 from roi_engine.inputs.library import shipped_library
+from roi_engine.inputs.local import carry_basis, localise
 from roi_engine.inputs.money import DeflatorTable, DiscountScheme, PriceYear, parse_price_year
 from roi_engine.inputs.parameters import SECTORS_FILE, ParameterRegistry
 from roi_engine.inputs.population import Area, find_area, list_areas
@@ -184,7 +185,8 @@ class Scenario:
 
         A ``qaly_value`` chosen in the scenario still applies to the new table.
         """
-        registry = with_qaly_value(registry, self.spec.qaly_value, self.price_year, file=self.path)
+        registry = with_qaly_value(carry_basis(self.registry, registry), self.spec.qaly_value,
+                                   self.price_year, file=self.path)
         return Scenario(self.spec, self.path, self.area, self.price_year, self.discounting,
                         self.deflator, registry, self.sectors, self.library, self.interventions,
                         self.correlations, self.sharing)
@@ -228,6 +230,7 @@ def load_scenario_data(data: dict, *, path: str | Path, parameters_dir: str | Pa
         area = find_area(spec.area)
     except InputError as exc:
         raise InputError(exc.message, file=path, where="area", hint=exc.hint) from None
+    registry = localise(registry, area, parameters_dir=params_dir)
     mismatch = area_name_mismatch(spec.name, area)
     if mismatch:
         warnings.warn(ScenarioWarning(f"{path}: {mismatch}"), stacklevel=2)

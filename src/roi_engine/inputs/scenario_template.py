@@ -95,6 +95,8 @@ def scenario_text(area: Area, library: Library, programmes: Sequence[str] | None
               f"discount-rate scheme, one of: {schemes}"),
         _line(f"qaly_value = {_toml(str(default.get('qaly_value') or 'green_book'))}",
               "value of a QALY: green_book (£70,000, 2020/21) | nice_20k | nice_30k | dhsc_15k"),
+        _line(f"optimism_bias = {'true' if default.get('optimism_bias') else 'false'}",
+              "true: costs up, effects down by evidence grade (Green Book optimism bias)"),
         _line(f"draws = {int(default.get('draws', 10000))}",
               "Monte Carlo draws: more gives steadier intervals, takes longer"),
         _line(f"seed = {int(default.get('seed', 20261123))}",

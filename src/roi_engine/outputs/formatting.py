@@ -9,6 +9,7 @@ import numpy as np
 from roi_engine.analyses.sharing import CostSharing
 from roi_engine.inputs.sharing_rule import TOTAL
 from roi_engine.results.cube import PORTFOLIO, Results
+from roi_engine.results.parameters_used import basis_line
 from roi_engine.results.qaly_results import at_nice_sentence, nhs_cost_per_qaly
 
 
@@ -144,6 +145,9 @@ def format_summary(results: Results) -> str:
     else:
         lines.append("Overlap: no two programmes change the same outcome in the same people; the "
                      "portfolio is the sum of its programmes.")
+    inputs = basis_line(results.parameters)
+    if inputs:
+        lines.append(inputs)
     grades = results.effect_grades()
     if grades:
         lines.append("Evidence behind each programme's effect (grade): "

@@ -39,6 +39,7 @@ from roi_engine.outputs.charts import (
 from roi_engine.outputs.deprivation_charts import deprivation_charts
 from roi_engine.outputs.formatting import money, payback_sentences, ratio, share
 from roi_engine.results.cube import ALL_SECTORS, PORTFOLIO, PUBLIC, Results
+from roi_engine.results.parameters_used import basis_line
 from roi_engine.results.qaly_results import at_nice_sentence, nhs_cost_per_qaly
 
 REPORT_FILE = "report.html"
@@ -296,6 +297,9 @@ def how_to_read(results: Results) -> list[str]:
         items.append(f"The figures rest on {len(params)} parameters, each with its source (the workbook's "
                      f"'Parameters used' sheet); {assumed} of them are labelled assumptions rather than "
                      "published evidence.")
+        inputs = basis_line(params)
+        if inputs:
+            items.append(inputs.replace("Inputs: ", "Which inputs are local to the area: ", 1))
     return items
 
 

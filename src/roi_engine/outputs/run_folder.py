@@ -32,8 +32,8 @@ MANIFEST = "run.json"
 DEPRIVATION_FILES = ("deprivation.csv", "deprivation_by_sector.csv", "deprivation_indices.csv",
                      "deprivation_ede_profile.csv")
 TABLE_FILES = ("summary.csv", "headline.csv", "by_sector.csv", "yearly.csv", "cumulative_net.csv",
-               "payback_by_year.csv", "outcomes.csv", "draws.csv", "run_info.txt", "at_qaly_value_20k.csv",
-               "nhs_cost_per_qaly.csv", *DEPRIVATION_FILES)
+               "payback_by_year.csv", "outcomes.csv", "draws.csv", "parameters_used.csv", "run_info.txt",
+               "at_qaly_value_20k.csv", "nhs_cost_per_qaly.csv", *DEPRIVATION_FILES)
 REPORT_FILES = ("cost_sharing.csv", "cumulative_net_by_sector.csv", "report.xlsx", "report.html")
 RESULT_FILES = (CUBE_FILE, MANIFEST, *TABLE_FILES, *REPORT_FILES, "charts")
 
@@ -185,6 +185,8 @@ def write_tables(directory: Path, results: Results) -> list[Path]:
                                          for a in ("all", "public") for b in ("perspective", "cash")]),
         "payback_by_year.csv": results.payback_by_year(),
         "outcomes.csv": results.outcomes(),
+        "parameters_used.csv": (results.parameters if results.parameters is not None
+                                else pd.DataFrame(columns=["name"])),
     }
     written = [atomic_write_text(directory / name, frame.to_csv(index=False))
                for name, frame in tables.items()]

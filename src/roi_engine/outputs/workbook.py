@@ -661,12 +661,13 @@ def _parameters_sheet(ws: Worksheet, results: Results) -> None:
     table = results.parameters
     rows = [] if table is None else [
         [getattr(r, "label", "") or r.name, r.name, float(r.value), r.distribution, r.unit,
-         r.price_year or None, r.source, r.notes or None, r.file or None] for r in table.itertuples()]
+         r.price_year or None, r.source, r.notes or None, r.file or None, getattr(r, "basis", None) or None]
+        for r in table.itertuples()]
     _table(ws, row, 1, f"Parameters ({len(rows)})",
            ["Parameter", "Name (code)", "Value", "Distribution", "Unit", "Price year", "Source", "Notes",
-            "File"], rows,
-           [None, None, "General", None, None, None, None, None, None], autofilter=True)
-    _widths(ws, {"A": 44, "B": 30, "C": 12, "D": 30, "E": 28, "F": 11, "G": 70, "H": 40, "I": 22})
+            "File", "Basis"], rows,
+           [None, None, "General", None, None, None, None, None, None, None], autofilter=True)
+    _widths(ws, {"A": 44, "B": 30, "C": 12, "D": 30, "E": 28, "F": 11, "G": 70, "H": 40, "I": 22, "J": 30})
 
 
 # --- charts ----------------------------------------------------------------------------------------
