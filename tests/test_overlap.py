@@ -6,11 +6,9 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roi_engine.errors import InputError
 from roi_engine.inputs.population import population_in_band
 from roi_engine.inputs.scenario import load_scenario
 from roi_engine.model.engine import KIND_INDEX, intervention_flows
@@ -147,10 +145,21 @@ def test_the_double_count_is_the_multiplicative_interaction_and_is_shared_in_pro
     assert not np.shares_memory(corrected[0].cell_flows, separate[0].cell_flows)
 
 
-def test_the_same_outcome_with_different_baselines_is_refused(tmp_path):
+def test_the_same_outcome_with_different_baselines_is_corrected_with_the_narrower_pools_risk(tmp_path):
+    """New mothers and employees both have episodes of common mental disorder, at different rates: the
+    overlap is still corrected, the people eligible for both carrying the narrower pool's risk."""
     root = library(tmp_path, low=20, high=29, baseline="toy_qaly_loss")
-    with pytest.raises(InputError, match="both change outcome 'episode' but with different baselines"):
-        Model(load_scenario(root / "scenarios" / "both.toml"))
+    both = Model(load_scenario(root / "scenarios" / "both.toml"))
+    assert len(both.overlaps) == 1
+    x = both.sample(64)
+    x = x[x[:, both.names.index("toy_rr")] < 1]
+    joint_benefit, _ = benefits_and_costs(root, "both", x, both.names)
+    b1, _ = benefits_and_costs(root, "first", x, both.names)
+    b2, _ = benefits_and_costs(root, "second", x, both.names)
+    assert np.all(joint_benefit < b1 + b2)
+    summary = both.evaluate(x)
+    removed = b1 + b2 - joint_benefit
+    np.testing.assert_allclose(summary.overlap_value, removed, rtol=1e-9)  # the size reported is the cut
 
 
 def test_the_run_summary_names_the_overlap(tmp_path):

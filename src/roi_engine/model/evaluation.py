@@ -69,6 +69,11 @@ class ChunkSummary:
     qalys : (n, I)
         QALYs gained over the horizon, discounted at the health rate (what ``value_of_qaly``
         values). [QALYs]
+    overlap_units : (n, V)
+        Outcome units no longer counted twice, for each of the ``V`` overlaps (both programmes
+        together). [outcome units]
+    overlap_value : (n,)
+        Present value of the benefits removed by the overlap correction, all sectors and kinds. [GBP]
     risk_ratio : (n, I)
         Each programme's deprivation gradient: baseline risk in the most deprived fifth over the
         least deprived fifth (``[deprivation] risk_ratio``). [ratio]
@@ -85,6 +90,8 @@ class ChunkSummary:
     avoided_total: np.ndarray
     participants_total: np.ndarray
     qalys: np.ndarray
+    overlap_units: np.ndarray
+    overlap_value: np.ndarray
     risk_ratio: np.ndarray
     flows_sum: np.ndarray
     discounted_sum: np.ndarray
@@ -199,6 +206,13 @@ class Model:
                 out[name] = x_ * adjust.factor if adjust.how == "multiply" else x_ ** adjust.factor
         return out
 
+    def _pv_benefits(self, result) -> np.ndarray:
+        """Present value of every benefit (all sectors and value types) of one programme, ``(n,)``. [GBP]"""
+        _, kinds = (np.array(a, dtype=int) for a in zip(*result.cells, strict=True))
+        benefit = kinds != KIND_INDEX["cost"]
+        discounted = result.cell_flows[:, benefit] * self.discount.T[kinds[benefit]][None, :, :]
+        return discounted.sum(axis=(1, 2))
+
     def evaluate(self, x: np.ndarray) -> ChunkSummary:
         """Evaluate every intervention on parameter draws ``x`` of shape ``(n_draws, n_params)``.
 
@@ -225,8 +239,13 @@ class Model:
         portfolio_net = np.zeros((n, n_groups, n_years))
         portfolio_cost = np.zeros((n, n_groups))
         separate = [intervention_flows(plan, values, n) for plan in self.plans]
+        overlap_units = np.zeros((n, len(self.overlaps)))
+        overlap_value = np.zeros(n)
         if self.overlaps:
-            separate, _ = remove_double_counting(self.plans, separate, self.overlaps, values, n)
+            before = sum(self._pv_benefits(f) for f in separate)
+            separate, removed = remove_double_counting(self.plans, separate, self.overlaps, values, n)
+            overlap_units = removed.T
+            overlap_value = before - sum(self._pv_benefits(f) for f in separate)
         for i, result in enumerate(separate):
             sectors, kinds = (np.array(a, dtype=int) for a in zip(*result.cells, strict=True))
             discounted = result.cell_flows * self.discount.T[kinds][None, :, :]  # (n, C, H)
@@ -263,6 +282,7 @@ class Model:
             pv=pv, payback=payback.reshape(shape), cumulative_net=aggregates,
             avoided_total=np.concatenate(avoided_total, axis=1),
             participants_total=participants_total, qalys=qalys,
+            overlap_units=overlap_units, overlap_value=overlap_value,
             risk_ratio=np.column_stack([resolve(plan.spec.deprivation.risk_ratio, values, n)
                                         for plan in self.plans]),
             flows_sum=flows_sum,
@@ -354,7 +374,7 @@ def simulate(scenario: Scenario, *, progress: Callable[[int], None] | None = Non
 
 
 PER_DRAW_FIELDS = ("pv", "payback", "cumulative_net", "avoided_total", "participants_total", "qalys",
-                   "risk_ratio")
+                   "overlap_units", "overlap_value", "risk_ratio")
 _SUM_FIELDS = ("flows_sum", "discounted_sum", "avoided_sum", "participants_sum")
 
 

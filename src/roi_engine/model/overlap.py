@@ -22,8 +22,10 @@ With three or more interventions on one outcome the pairwise corrections are app
 (inclusion-exclusion truncated after the pairs); this slightly over-corrects, so the joint benefit stays
 at or below the true multiplicative one, and never above the sum of the separate benefits. Only relative
 effects (``relative_risk``, ``odds_ratio``, ``relative_reduction``) combine this way; an ``absolute``
-effect is a change per participant and is left as it is. Two outcomes with the same id must use the same
-baseline (checked when the model is built).
+effect is a change per participant and is left as it is. Two outcomes with the same id may have different
+baselines (new mothers and employees both have episodes of common mental disorder, at different rates):
+each intervention's reduction is measured against its own pool's risk, and the people eligible for both,
+a part of the narrower pool, carry that pool's risk in ``D``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from roi_engine.errors import InputError
 from roi_engine.inputs.population import population_in_band
 from roi_engine.inputs.valuation import QALY_PARAMETER
 from roi_engine.model.engine import (
@@ -91,13 +92,6 @@ def find_overlaps(plans: Sequence[InterventionPlan], area) -> tuple[Overlap, ...
                         continue
                     if out_a.effect.form not in RELATIVE_FORMS or out_b.effect.form not in RELATIVE_FORMS:
                         continue
-                    if out_a.baseline != out_b.baseline:
-                        raise InputError(
-                            f"'{a.spec.id}' and '{b.spec.id}' both change outcome '{out_a.id}' but with "
-                            f"different baselines ({out_a.baseline!r} and {out_b.baseline!r})",
-                            where=f"outcomes '{out_a.id}'",
-                            hint="the same outcome in the same people needs one baseline risk; rename "
-                                 "one outcome id if they are different outcomes")
                     found.append(Overlap(
                         i, j, oa, ob, out_a.id, population_in_band(area, low, high),
                         a.spec.population.eligible_share == b.spec.population.eligible_share))
@@ -128,9 +122,12 @@ def remove_double_counting(plans: Sequence[InterventionPlan], flows: list[Interv
         share_both = resolve(a.spec.population.eligible_share, values, n_draws)
         if not ov.same_eligibility:
             share_both = share_both * resolve(b.spec.population.eligible_share, values, n_draws)
+        baseline_b = resolve(b.spec.outcomes[ov.second_outcome].baseline, values, n_draws)
         e_a = _reduction(flows[ov.first].avoided[:, :, ov.first_outcome], pool_a * baseline)
-        e_b = _reduction(flows[ov.second].avoided[:, :, ov.second_outcome], pool_b * baseline)
-        double = (ov.shared_population * share_both * baseline)[:, None] * e_a * e_b  # (n, H)
+        e_b = _reduction(flows[ov.second].avoided[:, :, ov.second_outcome], pool_b * baseline_b)
+        # the people eligible for both are a part of the narrower pool: its baseline risk applies
+        shared_risk = np.where(pool_a <= pool_b, baseline, baseline_b)
+        double = (ov.shared_population * share_both * shared_risk)[:, None] * e_a * e_b  # (n, H)
         total = e_a + e_b
         with np.errstate(invalid="ignore", divide="ignore"):
             part_a = np.where(total != 0, double * e_a / total, 0.0)

@@ -142,6 +142,7 @@ def format_summary(results: Results) -> str:
     lines += nhs_cost_per_qaly_lines(results)
     if results.overlap_notes:
         lines += [f"Overlap: {note}" for note in results.overlap_notes]
+        lines.append(results.overlap_sentence())
     else:
         lines.append("Overlap: no two programmes change the same outcome in the same people; the "
                      "portfolio is the sum of its programmes.")

@@ -287,7 +287,7 @@ def how_to_read(results: Results) -> list[str]:
     if results.overlap_applied:
         items.append("Where two programmes change the same outcome in the same people, their effects are "
                      "combined multiplicatively and the double count is removed: "
-                     + "; ".join(results.overlap_notes) + ".")
+                     + "; ".join(results.overlap_notes) + ". " + results.overlap_sentence())
     else:
         items.append("No two programmes in this portfolio change the same outcome in the same people, so "
                      "the portfolio is the sum of the programmes.")
@@ -419,7 +419,7 @@ def render_html(results: Results, sharing, charts: list[Chart], *, sensitivity=(
     context = {
         "info": info,
         "headline": {"society": society, "public_purse": public_purse, "payback": payback,
-                     "at_nice": at_nice_sentence(results)},
+                     "at_nice": at_nice_sentence(results), "overlap": results.overlap_sentence()},
         "nhs_per_qaly": nhs_per_qaly_table(results),
         "key_figures": key_figures(results),
         "basis_note": (f"Tiles and headline: base case. Intervals and chances: over {info.draws:,} draws. "

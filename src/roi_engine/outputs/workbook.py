@@ -630,7 +630,15 @@ def _entity_name(results: Results, entity: str) -> str:
 
 
 def _qaly_tables(ws: Worksheet, row: int, results: Results) -> int:
-    """The result at GBP 20,000 per QALY and the NHS cost per QALY gained (results.qaly_results)."""
+    """The result at GBP 20,000 per QALY and the NHS cost per QALY gained (results.qaly_results), and
+    the size of the overlap correction."""
+    overlap = results.overlap_correction()
+    if not overlap.empty:
+        rows = [[name, r.units_removed_base, r.units_removed_mean, r.units_removed_p05, r.units_removed_p95]
+                for name, r in overlap.iterrows()]
+        row = _table(ws, row, 1, results.overlap_sentence(),
+                     ["Overlap (programmes: outcome)", "Units removed (base case)", "Mean", "5th percentile",
+                      "95th percentile"], rows, [None, "#,##0", "#,##0", "#,##0", "#,##0"])
     at = at_qaly_value(results, NICE_LOWER)
     rows = [[_entity_name(results, e), *at.loc[e, ["benefit_per_pound_base", "benefit_per_pound_p05",
                                                      "benefit_per_pound_p95", "p_benefit_per_pound_gt_1"]]]

@@ -129,7 +129,11 @@ def build_cube(model, per_draw: dict, sums: dict, base) -> xr.Dataset:
               "entity": entities, "intervention": interventions, "sector": sectors, "group": groups,
               "aggregate": list(AGGREGATES), "basis": list(BASES), "kind": list(KINDS), "year": years,
               "outcome": [f"{e}:{o}" for e, o in zip(outcome_entity, outcome_id, strict=True)]}
-    data.update({"qalys": (("draw", "intervention"), per_draw["qalys"]),
+    data.update({"overlap_units": (("draw", "overlap"), per_draw["overlap_units"]),
+                 "overlap_units_base": (("overlap",), base.overlap_units[0]),
+                 "overlap_value": (("draw",), per_draw["overlap_value"]),
+                 "overlap_value_base": ((), base.overlap_value[0]),
+                 "qalys": (("draw", "intervention"), per_draw["qalys"]),
                  "qalys_base": (("intervention",), base.qalys[0]),
                  "risk_ratio": (("draw", "intervention"), per_draw["risk_ratio"]),
                  "risk_ratio_base": (("intervention",), base.risk_ratio[0])})
@@ -137,6 +141,8 @@ def build_cube(model, per_draw: dict, sums: dict, base) -> xr.Dataset:
     data.update(deprivation)
     if deprivation:
         coords["quintile"] = list(QUINTILES)
+    coords["overlap"] = [f"{model.plans[o.first].spec.id}+{model.plans[o.second].spec.id}:{o.outcome}"
+                         for o in model.overlaps]
     cube = xr.Dataset(data, coords=coords)
     cube.attrs.update({k: v for k, v in asdict(info).items()})
     cube.attrs.update(deprivation_attrs)
@@ -245,6 +251,36 @@ class Results:
 
     def sector_labels(self) -> dict[str, str]:
         return dict(zip(self.sectors, (str(x) for x in self.cube["sector_label"].values), strict=True))
+
+    def overlap_correction(self):
+        """The double count removed for each overlap: units (base case, mean, 5th, 95th percentile over
+        draws), and the present value of the benefits removed in all (base case and mean). [GBP]"""
+        import pandas as pd
+
+        from roi_engine.results.metrics import summarise
+
+        cube = self.cube
+        if "overlap" not in cube.coords or cube.sizes.get("overlap", 0) == 0:
+            return pd.DataFrame()
+        s = summarise(cube["overlap_units"].values)
+        frame = pd.DataFrame({"units_removed_base": cube["overlap_units_base"].values,
+                              **{f"units_removed_{k}": v for k, v in s.items()}},
+                             index=pd.Index([str(o) for o in cube["overlap"].values], name="overlap"))
+        frame.attrs["value_removed_base"] = float(cube["overlap_value_base"].values)
+        frame.attrs["value_removed_mean"] = float(cube["overlap_value"].values.mean())
+        return frame
+
+    def overlap_sentence(self) -> str:
+        """One sentence on the size of the overlap correction (empty when there is no overlap)."""
+        frame = self.overlap_correction()
+        if frame.empty:
+            return ""
+        parts = [f"{row.units_removed_base:,.0f} {name.split(':', 1)[1]} units counted twice by "
+                 f"{name.split(':', 1)[0].replace('+', ' and ')} (base case; mean over draws "
+                 f"{row.units_removed_mean:,.0f})" for name, row in frame.iterrows()]
+        return ("Overlap correction: " + "; ".join(parts) + f", worth {self.info.currency} "
+                f"{frame.attrs['value_removed_base']:,.0f} of benefits (present value, base case; mean "
+                f"{frame.attrs['value_removed_mean']:,.0f}), removed from the portfolio.")
 
     @property
     def optimism_bias(self) -> bool:
