@@ -38,6 +38,7 @@ EXPECTED_PAYERS = {
     "perinatal_depression_markov": {"local_authority"},
     # Programmes from the 2011 Department of Health economic case (docs/evidence.md)
     "school_sel_conduct": {"education"},
+    "early_intervention_psychosis": {"nhs"},
 }
 REQUIRED_PROGRAMMES = set(EXPECTED_PAYERS)
 
