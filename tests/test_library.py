@@ -39,6 +39,7 @@ EXPECTED_PAYERS = {
     # Programmes from the 2011 Department of Health economic case (docs/evidence.md)
     "school_sel_conduct": {"education"},
     "early_intervention_psychosis": {"nhs"},
+    "alcohol_brief_advice": {"nhs"},
 }
 REQUIRED_PROGRAMMES = set(EXPECTED_PAYERS)
 
