@@ -40,6 +40,7 @@ EXPECTED_PAYERS = {
     "school_sel_conduct": {"education"},
     "early_intervention_psychosis": {"nhs"},
     "alcohol_brief_advice": {"nhs"},
+    "workplace_screening_cbt": {"employers"},
 }
 REQUIRED_PROGRAMMES = set(EXPECTED_PAYERS)
 
