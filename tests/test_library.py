@@ -36,6 +36,11 @@ EXPECTED_PAYERS = {
     "parenting_conduct_problems": {"local_authority"},
     "collaborative_care_ltc_markov": {"nhs"},  # Markov forms (docs/markov.md)
     "perinatal_depression_markov": {"local_authority"},
+    # Programmes from the 2011 Department of Health economic case (docs/evidence.md)
+    "school_sel_conduct": {"education"},
+    "early_intervention_psychosis": {"nhs"},
+    "alcohol_brief_advice": {"nhs"},
+    "workplace_screening_cbt": {"employers"},
 }
 REQUIRED_PROGRAMMES = set(EXPECTED_PAYERS)
 

@@ -370,12 +370,16 @@ def interventions(library_dir: Path | None) -> None:
                                  "folder when it holds them, else the shipped library).")
 @draws_option
 def validation(library_dir: Path | None, draws: int | None) -> None:
-    """Our benefit per £1 against the published LSE/PHE 2017 (and ESSENCE) headline figures."""
+    """Our benefit per £1 against the published LSE/PHE 2017 (and ESSENCE) and 2011 DH headline figures."""
     from roi_engine.analyses.validation import markdown, validation_table
     from roi_engine.inputs.library import find_library
 
     root = find_library(library_dir, Path.cwd()).root
     click.echo(markdown(validation_table(root, draws=draws or 2000)))
+    from roi_engine.analyses.validation_2011 import markdown_2011, validation_table_2011
+
+    click.echo("")
+    click.echo(markdown_2011(validation_table_2011(root, draws=draws or 2000)))
 
 
 
