@@ -129,9 +129,10 @@ def build_cube(model, per_draw: dict, sums: dict, base) -> xr.Dataset:
               "entity": entities, "intervention": interventions, "sector": sectors, "group": groups,
               "aggregate": list(AGGREGATES), "basis": list(BASES), "kind": list(KINDS), "year": years,
               "outcome": [f"{e}:{o}" for e, o in zip(outcome_entity, outcome_id, strict=True)]}
-    data.update({"overlap_units": (("draw", "overlap"), per_draw["overlap_units"]),
-                 "overlap_units_base": (("overlap",), base.overlap_units[0]),
-                 "overlap_value": (("draw",), per_draw["overlap_value"]),
+    if model.overlaps:  # netCDF-3 cannot store a zero-length dimension other than the record one
+        data.update({"overlap_units": (("draw", "overlap"), per_draw["overlap_units"]),
+                     "overlap_units_base": (("overlap",), base.overlap_units[0])})
+    data.update({"overlap_value": (("draw",), per_draw["overlap_value"]),
                  "overlap_value_base": ((), base.overlap_value[0]),
                  "qalys": (("draw", "intervention"), per_draw["qalys"]),
                  "qalys_base": (("intervention",), base.qalys[0]),
@@ -141,8 +142,9 @@ def build_cube(model, per_draw: dict, sums: dict, base) -> xr.Dataset:
     data.update(deprivation)
     if deprivation:
         coords["quintile"] = list(QUINTILES)
-    coords["overlap"] = [f"{model.plans[o.first].spec.id}+{model.plans[o.second].spec.id}:{o.outcome}"
-                         for o in model.overlaps]
+    if model.overlaps:
+        coords["overlap"] = [f"{model.plans[o.first].spec.id}+{model.plans[o.second].spec.id}:{o.outcome}"
+                             for o in model.overlaps]
     cube = xr.Dataset(data, coords=coords)
     cube.attrs.update({k: v for k, v in asdict(info).items()})
     cube.attrs.update(deprivation_attrs)
