@@ -219,6 +219,8 @@ class LevelValues:
         :func:`objective_weights` of the perspective.
     seconds : float
         Time taken. [s]
+    sample_seconds : float
+        Of which sampling the parameters (once, for every level). [s]
     """
 
     ids: tuple[str, ...]
@@ -236,6 +238,7 @@ class LevelValues:
     model: Model = field(repr=False)
     values: dict = field(repr=False)
     seconds: float = 0.0
+    sample_seconds: float = 0.0
     _exact: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -312,6 +315,7 @@ def simulate_levels(scenario, levels: tuple[float, ...] = DEFAULT_LEVELS, *,
     weights = objective_weights(perspective, sectors, public)
     n = scenario.spec.draws
     values = model.values(model.draws(0, n, n))
+    sampled = time.perf_counter() - start
     discount = model.discount  # (H, 4)
     option_programme, option_level, option_reach = [], [], []
     nb, cost_pv, cost_year = [], [], []
@@ -338,7 +342,7 @@ def simulate_levels(scenario, levels: tuple[float, ...] = DEFAULT_LEVELS, *,
         option_reach=np.array(option_reach), nb=np.stack(nb, axis=1),
         cost_pv=np.stack(cost_pv, axis=1), cost_year_mean=np.stack(cost_year),
         sectors=sectors, public_body=public, perspective=perspective, weights=weights,
-        model=model, values=values, seconds=time.perf_counter() - start)
+        model=model, values=values, seconds=time.perf_counter() - start, sample_seconds=sampled)
 
 
 def _summarise(flows, discount: np.ndarray, weights: np.ndarray, n_sectors: int, cost: int):
@@ -774,8 +778,9 @@ class Optimisation:
         :func:`shadow_prices`.
     per_draw : PerDraw
     timings : dict of str to float
-        Seconds by step: ``simulate levels``, ``solve`` (the choice, top portfolios, overlap,
-        frontier, shadow prices), ``per-draw solves``.
+        Seconds by step: ``simulate levels`` (sampling, then every programme at every level),
+        ``solve: choice and top portfolios``, ``overlap re-check``, ``solve: frontier``,
+        ``solve: shadow prices``, ``per-draw solves``.
     """
 
     lv: LevelValues
@@ -857,25 +862,37 @@ def optimise(scenario, constraints: Constraints, *, levels: tuple[float, ...] = 
     lv = simulate_levels(scenario, levels, perspective=perspective,
                          levels_by_programme=levels_by_programme)
     check_constraints(lv, constraints)
-    start = time.perf_counter()
+    clock = time.perf_counter()
+    timings = {"simulate levels: sample draws": lv.sample_seconds,
+               "simulate levels: programmes x levels": lv.seconds - lv.sample_seconds}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = now - clock
+        clock = now
+
     found = top_portfolios(lv, constraints, top)
     if not found:
         raise InputError("no portfolio meets every constraint", where="--budget",
                          hint="a must-fund programme may cost more than its payer's budget; raise a "
                               "budget, raise --alpha or drop a rule")
+    lap("solve: choice and top portfolios")
     candidates = []
     for choice in found:
         exact, overlapped = exact_values(lv, choice.x)
         candidates.append((choice, exact, overlapped))
     best = int(np.argmax([exact.mean() for _, exact, _ in candidates]))
+    lap("overlap re-check")
     frontier_constraints = constraints if constraints.budgets else replace(
         constraints, budgets=(all_budget(lv),))
     factors = default_factors(lv, frontier_constraints, frontier_points)
     points = frontier(lv, frontier_constraints, factors)
+    lap("solve: frontier")
     shadow = shadow_prices(lv, constraints, candidates[best][0]) if constraints.budgets else []
-    solve_seconds = time.perf_counter() - start
+    lap("solve: shadow prices")
     draws = per_draw_choices(lv, constraints, candidates[best][0], per_draw)
-    timings = {"simulate levels": lv.seconds, "solve": solve_seconds, "per-draw solves": draws.seconds}
+    lap("per-draw solves")
     return Optimisation(lv, constraints, candidates, best, points, factors, shadow, draws, timings)
 
 
