@@ -251,6 +251,21 @@ def test_optimise_reports_the_best_exactly_among_every_portfolio(overlapping):
     assert result.exact.mean() == pytest.approx(max(exact), rel=1e-12)
 
 
+def test_the_chosen_portfolio_is_written_as_a_scenario_that_runs(overlapping, tmp_path):
+    from roi_engine.analyses.optimise import chosen_reach
+    from roi_engine.outputs.optimise_report import CHOSEN_SCENARIO, write_optimisation
+
+    scenario = load_scenario(overlapping)
+    result = optimise(scenario, Constraints(budgets=(Budget("local_authority", 2e5),)), levels=(0.5, 1.0),
+                      top=2, per_draw=3, frontier_points=3)
+    written = write_optimisation(tmp_path, result)
+    assert tmp_path / CHOSEN_SCENARIO in written
+    chosen = load_scenario(tmp_path / CHOSEN_SCENARIO)
+    reach = {item.id: item.reach for item, _ in chosen.interventions}
+    assert reach == chosen_reach(result.lv, result.choice.x)
+    assert (chosen.spec.seed, chosen.spec.draws, chosen.spec.horizon) == (3, 200, 6)
+
+
 def test_an_uncertain_reach_cannot_be_scaled(toy_scenario):
     with pytest.raises(InputError, match="uncertain parameter 'toy_reach'"):
         simulate_levels(toy_scenario)

@@ -244,7 +244,7 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
               help="societal, economic, public_sector, or cash:SECTOR (default: the scenario's).")
 @click.option("--alpha", type=float, default=None,
               help="Chance constraint: P(a payer's PV outlay exceeds its --budget) <= alpha.")
-@click.option("--chance-draws", type=click.IntRange(min=10), default=1000, show_default=True,
+@click.option("--chance-draws", type=click.IntRange(min=10), default=500, show_default=True,
               help="Draws used for the chance constraints (sample-average approximation).")
 @click.option("--must-fund", multiple=True, metavar="ID", help="A programme that must be funded.")
 @click.option("--exclusive", multiple=True, metavar="ID,ID",
@@ -256,14 +256,17 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
 @click.option("--per-draw", type=click.IntRange(min=1), default=300, show_default=True,
               help="Draws solved one by one for P(in optimal portfolio) and the EVPI.")
 @click.option("--frontier-points", type=click.IntRange(min=2), default=21, show_default=True)
+@click.option("--run-chosen", is_flag=True,
+              help="Also run the chosen portfolio (optimise_chosen.toml) and write its full results "
+                   "(report, workbook, tables) into OUT/chosen.")
 @draws_option
 @seed_option
 @out_option
 @params_option
 @library_option
 def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, perspective, alpha,
-             chance_draws, must_fund, exclusive, requires, top, per_draw, frontier_points, draws, seed,
-             out_dir, params_source, library_dir) -> None:
+             chance_draws, must_fund, exclusive, requires, top, per_draw, frontier_points, run_chosen,
+             draws, seed, out_dir, params_source, library_dir) -> None:
     """Choose which programmes to fund, and at which scale, to maximise expected net benefit within
     budgets (docs/optimise.md).
 
@@ -274,7 +277,7 @@ def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, p
     """
     from roi_engine.analyses.optimise import Constraints, parse_budget, parse_levels
     from roi_engine.analyses.optimise import optimise as run_optimise
-    from roi_engine.outputs.optimise_report import format_optimisation, write_optimisation
+    from roi_engine.outputs.optimise_report import CHOSEN_SCENARIO, format_optimisation, write_optimisation
 
     levels = parse_levels(levels_text)
     by_programme = {}
@@ -306,6 +309,25 @@ def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, p
     click.echo(_library_line(loaded))
     click.echo(format_optimisation(result))
     click.echo(f"\nTables written to {out_dir}/ ({', '.join(p.name for p in written)})")
+    chosen = out_dir / CHOSEN_SCENARIO
+    if run_chosen:
+        if chosen not in written:
+            raise InputError("the chosen portfolio cannot be written as a scenario (it funds nothing, "
+                             "or the parameters come from a workbook)", where="--run-chosen")
+        from roi_engine.inputs.scenario import load_scenario
+        from roi_engine.outputs.run_folder import write_run
+        from roi_engine.results import run as run_model
+
+        portfolio = load_scenario(chosen)
+        full = run_model(portfolio)
+        files = write_run(out_dir / "chosen", portfolio, full, overwrite=True)
+        click.echo("\nFull results of the chosen portfolio (its own run, same seed and draws; with fewer "
+                   "programmes it samples fewer parameters, so its means differ from the optimiser's "
+                   "by sampling noise):")
+        click.echo(format_summary(full))
+        click.echo(f"\nWritten to {out_dir / 'chosen'}/ ({len(files)} files)")
+    elif chosen in written:
+        click.echo(f"Full results of the chosen portfolio: roi-engine run {chosen} (or --run-chosen)")
 
 
 @main.group()

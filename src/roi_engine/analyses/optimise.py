@@ -103,7 +103,7 @@ class Constraints:
     must_fund: tuple[str, ...] = ()
     exclusive: tuple[tuple[str, ...], ...] = ()
     requires: tuple[tuple[str, str], ...] = ()
-    chance_draws: int = 1000
+    chance_draws: int = 500
 
     def scaled(self, factor: float) -> Constraints:
         """The same constraints with every budget multiplied by ``factor``."""

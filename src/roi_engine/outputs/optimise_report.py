@@ -8,7 +8,8 @@ Files (each row states its basis in the header lines of the terminal text and in
 - ``optimise_probability.csv``: P(each programme, at each level, is in the optimal portfolio), from
   solving the problem in each of the first draws; the EVPI;
 - ``optimise_budgets.csv``: each budget, the expected outlay, P(outlay > budget), shadow prices;
-- ``optimise_candidates.csv``: the best portfolios of the additive model re-evaluated with overlap.
+- ``optimise_candidates.csv``: the best portfolios of the additive model re-evaluated with overlap;
+- ``optimise_chosen.toml``: the chosen portfolio as a scenario, for ``roi-engine run``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from roi_engine.atomic import atomic_write_text
 from roi_engine.errors import InputError
 from roi_engine.inputs.accounting import PERSPECTIVES
 from roi_engine.outputs.formatting import money, share, table
+
+CHOSEN_SCENARIO = "optimise_chosen.toml"
 
 
 def basis_lines(opt: Optimisation) -> list[str]:
@@ -256,6 +259,64 @@ def format_optimisation(opt: Optimisation) -> str:
     return "\n".join(out)
 
 
+def _toml_value(value) -> str:
+    """A TOML literal: strings, numbers and booleans as JSON writes them (the same syntax), lists,
+    and dicts as inline tables."""
+    import json
+
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} has no TOML form here")
+    return json.dumps(value, ensure_ascii=False)
+
+
+def chosen_scenario_text(opt: Optimisation) -> str | None:
+    """The chosen portfolio as a scenario TOML (``roi-engine run`` gives its full results), with the
+    library folders written out absolutely; None when the parameters do not come from CSV tables
+    (a workbook), which a TOML cannot name."""
+    from roi_engine.analyses.optimise import chosen_reach
+
+    scenario = opt.lv.model.scenario
+    reach = chosen_reach(opt.lv, opt.choice.x)
+    if not reach:
+        return None
+    files = {Path(p.file) for p in scenario.registry.values() if p.file}
+    if not files or any(f.suffix.lower() != ".csv" for f in files):
+        return None
+    parameters_dir = next(iter(files)).parent.resolve()
+    interventions_dir = next(iter(scenario.library.paths.values())).parent.resolve()
+    spec = scenario.spec.model_dump(mode="json", exclude_none=True)
+    basis = f"{_budget_text(opt)}; {opt.lv.perspective} perspective"
+    lines = ["# The portfolio `roi-engine optimise` chose (docs/optimise.md), from",
+             f"# {scenario.path} with {basis}.",
+             "# Run it for its full results: roi-engine run THIS_FILE"]
+    spec["name"] = f"{spec['name']} (optimised)"
+    spec["interventions_dir"], spec["parameters_dir"] = str(interventions_dir), str(parameters_dir)
+    tables = {}
+    for key, value in spec.items():
+        if key == "interventions":
+            continue
+        if isinstance(value, dict) and key == "sharing":
+            tables[key] = value
+        elif key == "correlations":
+            tables[key] = value
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for item in spec["interventions"]:
+        if item["id"] not in reach:
+            continue
+        item["reach"] = reach[item["id"]]
+        lines += ["", "[[interventions]]", *(f"{k} = {_toml_value(v)}" for k, v in item.items())]
+    for item in tables.get("correlations", []):
+        lines += ["", "[[correlations]]", *(f"{k} = {_toml_value(v)}" for k, v in item.items())]
+    if "sharing" in tables:
+        lines += ["", "[sharing]", *(f"{k} = {_toml_value(v)}" for k, v in tables["sharing"].items())]
+    return "\n".join(lines) + "\n"
+
+
 def _price(x: float) -> str:
     return "n/a" if x is None or math.isnan(x) else f"£{x:,.2f}"
 
@@ -270,18 +331,24 @@ def timing_table(opt: Optimisation) -> str:
 
 
 def write_optimisation(out_dir: Path, opt: Optimisation) -> list[Path]:
-    """Write the five CSV tables into ``out_dir``; returns their paths."""
+    """Write the five CSV tables and, when it can be written, ``optimise_chosen.toml`` (the chosen
+    portfolio as a scenario) into ``out_dir``; returns their paths."""
     tables = {"optimise_choice.csv": choice_table(opt), "optimise_frontier.csv": frontier_table(opt),
               "optimise_probability.csv": probability_table(opt),
               "optimise_budgets.csv": budgets_table(opt),
               "optimise_candidates.csv": candidates_table(opt)}
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        return [atomic_write_text(out_dir / name, frame.to_csv(index=False))
-                for name, frame in tables.items()]
+        written = [atomic_write_text(out_dir / name, frame.to_csv(index=False))
+                   for name, frame in tables.items()]
+        text = chosen_scenario_text(opt)
+        if text is not None:
+            written.append(atomic_write_text(out_dir / CHOSEN_SCENARIO, text))
+        return written
     except OSError as exc:
         raise InputError(f"cannot write results ({exc.strerror})", file=out_dir) from None
 
 
-__all__ = ["choice_table", "frontier_table", "probability_table", "budgets_table", "candidates_table",
+__all__ = ["CHOSEN_SCENARIO", "chosen_scenario_text", "choice_table", "frontier_table", "probability_table",
+           "budgets_table", "candidates_table",
            "format_optimisation", "timing_table", "write_optimisation", "basis_lines"]
