@@ -140,6 +140,37 @@ def test_alpha_one_is_the_unconstrained_choice_and_a_small_alpha_holds(small):
     assert tight.objective <= plain.objective + 1e-6
 
 
+def test_a_cash_return_constraint_equals_brute_force_and_beta_zero_changes_nothing():
+    from roi_engine.analyses.optimise import CashReturn, cash_return_probability
+
+    scenario = scaled_scenario(load_scenario(DEFAULT), SMALL).with_settings(draws=300)
+    lv = simulate_levels(scenario, LEVELS, cash_returns=(("nhs", 10),))
+    cash = lv.cash_net[("nhs", 10)]
+    assert cash.shape == (300, lv.n_options)
+    budgets = Constraints(budgets=(Budget("local_authority", 2.5e6), Budget("nhs", 2e7)))
+    chosen = {}
+    for beta in (0.0, 0.3, 0.6):
+        constraints = replace(budgets, cash_returns=(CashReturn("nhs", 10, beta),), chance_draws=300)
+        choice = solve(lv, constraints)
+        best = -np.inf
+        for combo in itertools.product(*[[None, *lv.options_of(j)] for j in range(len(lv.ids))]):
+            x = np.zeros(lv.n_options, dtype=bool)
+            x[[o for o in combo if o is not None]] = True
+            mean_cost = lv.cost_pv.mean(axis=0)[x]
+            if any(mean_cost[:, payer_mask(b.payer, lv.sectors, lv.public_body)].sum() > b.amount
+                   for b in budgets.budgets):
+                continue
+            if (cash @ x >= -1e-6).mean() >= beta - 1e-9:
+                best = max(best, lv.nb.mean(axis=0)[x].sum())
+        assert choice.objective == pytest.approx(best, rel=1e-9), beta
+        met = cash_return_probability(lv, constraints, choice.x)
+        assert list(met.values())[0] >= beta - 1e-9
+        chosen[beta] = choice
+    assert np.array_equal(chosen[0.0].x, solve(lv, budgets).x)
+    # collaborative care never repays the NHS in cash within 10 years: the constraint binds
+    assert chosen[0.6].objective < chosen[0.0].objective - 1
+
+
 def test_levels_are_the_engine_on_the_same_draws(small):
     """Level 1 is the scenario as it is, level 0.5 a scenario built at half the reach: both equal the
     engine's own present values on the same draws (common random numbers)."""
@@ -301,6 +332,9 @@ def test_the_command_writes_its_tables(tmp_path, overlapping):
     (["--perspective", "cash:nhx"], "'nhx' is not a sector"),
     (["--perspective", "wellbeing"], "unknown perspective"),
     (["--levels-for", "toy_second"], "is not ID=LEVELS"),
+    (["--cash-return", "nhs=0.5"], "is not PAYER:YEARS=PROBABILITY"),
+    (["--cash-return", "nhs:99=0.5"], "beyond the horizon"),
+    (["--cash-return", "nsh:3=0.5"], "'nsh' is not a payer"),
     (["--levels-for", "nope=1"], "'nope' is not a programme"),
     (["--budget", "nhs=1", "--must-fund", "toy_second"], "no portfolio meets every constraint"),
 ])

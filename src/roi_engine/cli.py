@@ -244,6 +244,9 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
               help="societal, economic, public_sector, or cash:SECTOR (default: the scenario's).")
 @click.option("--alpha", type=float, default=None,
               help="Chance constraint: P(a payer's PV outlay exceeds its --budget) <= alpha.")
+@click.option("--cash-return", "cash_returns", multiple=True, metavar="PAYER:YEARS=BETA",
+              help="Chance constraint: P(the payer's cash gains repay its outlay within YEARS) >= BETA, "
+                   "e.g. nhs:10=0.5.")
 @click.option("--chance-draws", type=click.IntRange(min=10), default=500, show_default=True,
               help="Draws used for the chance constraints (sample-average approximation).")
 @click.option("--must-fund", multiple=True, metavar="ID", help="A programme that must be funded.")
@@ -265,8 +268,8 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
 @params_option
 @library_option
 def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, perspective, alpha,
-             chance_draws, must_fund, exclusive, requires, top, per_draw, frontier_points, run_chosen,
-             draws, seed, out_dir, params_source, library_dir) -> None:
+             cash_returns, chance_draws, must_fund, exclusive, requires, top, per_draw, frontier_points,
+             run_chosen, draws, seed, out_dir, params_source, library_dir) -> None:
     """Choose which programmes to fund, and at which scale, to maximise expected net benefit within
     budgets (docs/optimise.md).
 
@@ -275,7 +278,7 @@ def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, p
         roi-engine optimise scenarios/default.toml --budget local_authority=5e6 --budget nhs=10e6
         roi-engine optimise default --budget public=15e6 --alpha 0.1 --must-fund kiva_anti_bullying
     """
-    from roi_engine.analyses.optimise import Constraints, parse_budget, parse_levels
+    from roi_engine.analyses.optimise import Constraints, parse_budget, parse_cash_return, parse_levels
     from roi_engine.analyses.optimise import optimise as run_optimise
     from roi_engine.outputs.optimise_report import CHOSEN_SCENARIO, format_optimisation, write_optimisation
 
@@ -299,7 +302,8 @@ def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, p
         + tuple(parse_budget(t, yearly=True, where="--yearly-budget") for t in yearly_budgets),
         alpha=alpha, must_fund=tuple(must_fund),
         exclusive=tuple(tuple(p.strip() for p in t.split(",") if p.strip()) for t in exclusive),
-        requires=tuple(pairs), chance_draws=chance_draws)
+        requires=tuple(pairs), cash_returns=tuple(parse_cash_return(t) for t in cash_returns),
+        chance_draws=chance_draws)
     loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
     out_dir = out_dir or Path("results") / f"{scenario.stem}-optimise"
     result = run_optimise(loaded, constraints, levels=levels, levels_by_programme=by_programme,

@@ -79,6 +79,30 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class CashReturn:
+    """A chance constraint on a payer's cash: P(its cash-releasing gains repay its outlay within
+    ``years``) >= ``beta``.
+
+    Attributes
+    ----------
+    payer : str
+        A sector, ``public`` or ``all``.
+    years : int
+        H: years 0 .. H - 1 count (discounted as the run). [years]
+    beta : float
+        Required probability, over the chance draws. [probability]
+    """
+
+    payer: str
+    years: int
+    beta: float
+
+    @property
+    def label(self) -> str:
+        return f"P({self.payer} cash repays its outlay within {self.years} years) >= {self.beta:g}"
+
+
+@dataclass(frozen=True)
 class Constraints:
     """What a portfolio must respect.
 
@@ -94,6 +118,8 @@ class Constraints:
         Groups of which at most one programme is funded.
     requires : tuple of (str, str)
         ``(a, b)``: ``a`` is funded only if ``b`` is.
+    cash_returns : tuple of CashReturn
+        Chance constraints on payers' cash returns (sample-average approximation, as ``alpha``).
     chance_draws : int
         Draws used for the sample-average approximation (the first this many of the run).
     """
@@ -103,6 +129,7 @@ class Constraints:
     must_fund: tuple[str, ...] = ()
     exclusive: tuple[tuple[str, ...], ...] = ()
     requires: tuple[tuple[str, str], ...] = ()
+    cash_returns: tuple[CashReturn, ...] = ()
     chance_draws: int = 500
 
     def scaled(self, factor: float) -> Constraints:
@@ -121,6 +148,21 @@ def parse_levels(text: str, where: str = "--levels") -> tuple[float, ...]:
         raise InputError(f"'{text}': scale levels must be positive numbers", where=where,
                          hint="e.g. 0.25,0.5,0.75,1; not funding a programme is always an option")
     return levels
+
+
+def parse_cash_return(text: str) -> CashReturn:
+    """``"nhs:10=0.5"`` -> :class:`CashReturn` (payer, within H years, probability)."""
+    head, sep, beta = text.partition("=")
+    payer, colon, years = head.partition(":")
+    try:
+        value, horizon = float(beta), int(years)
+    except ValueError:
+        value, horizon = math.nan, 0
+    if not sep or not colon or not payer.strip() or not 0 <= value <= 1 or horizon < 1:
+        raise InputError(f"'{text}' is not PAYER:YEARS=PROBABILITY", where="--cash-return",
+                         hint="e.g. nhs:10=0.5: P(the NHS's cash gains repay its outlay within 10 years) "
+                              ">= 0.5")
+    return CashReturn(payer.strip(), horizon, value)
 
 
 def parse_budget(text: str, *, yearly: bool = False, where: str = "--budget") -> Budget:
@@ -221,6 +263,8 @@ class LevelValues:
         Time taken. [s]
     sample_seconds : float
         Of which sampling the parameters (once, for every level). [s]
+    cash_net : dict of (str, int) to ndarray, shape (n, O)
+        Per payer and H: its cash-releasing gains minus its costs over years 0 .. H - 1. [GBP, PV]
     """
 
     ids: tuple[str, ...]
@@ -239,6 +283,7 @@ class LevelValues:
     values: dict = field(repr=False)
     seconds: float = 0.0
     sample_seconds: float = 0.0
+    cash_net: dict = field(default_factory=dict, repr=False)
     _exact: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -281,7 +326,8 @@ def base_reach(model: Model) -> np.ndarray:
 
 def simulate_levels(scenario, levels: tuple[float, ...] = DEFAULT_LEVELS, *,
                     perspective: str | None = None,
-                    levels_by_programme: dict[str, tuple[float, ...]] | None = None) -> LevelValues:
+                    levels_by_programme: dict[str, tuple[float, ...]] | None = None,
+                    cash_returns: tuple[tuple[str, int], ...] = ()) -> LevelValues:
     """Evaluate every programme of ``scenario`` at every scale level on the same draws.
 
     Parameters
@@ -294,6 +340,8 @@ def simulate_levels(scenario, levels: tuple[float, ...] = DEFAULT_LEVELS, *,
         See :func:`objective_weights`; default the scenario's.
     levels_by_programme : dict, optional
         Levels for some programmes instead of ``levels``.
+    cash_returns : tuple of (str, int)
+        ``(payer, H)`` pairs whose per-draw cash net within H years to keep (:attr:`LevelValues.cash_net`).
 
     Returns
     -------
@@ -319,6 +367,16 @@ def simulate_levels(scenario, levels: tuple[float, ...] = DEFAULT_LEVELS, *,
     discount = model.discount  # (H, 4)
     option_programme, option_level, option_reach = [], [], []
     nb, cost_pv, cost_year = [], [], []
+    cash_net: dict[tuple[str, int], list] = {}
+    cash_weights = {}
+    for payer, years in cash_returns:
+        mask = payer_mask(payer, sectors, public)
+        w = np.zeros((len(sectors), len(KINDS)))
+        w[mask, KIND_INDEX["cost"]] = -1.0
+        for kind in CASH_KINDS:
+            w[mask, KIND_INDEX[kind]] = 1.0
+        cash_weights[(payer, years)] = w
+        cash_net[(payer, years)] = []
     cost = KIND_INDEX["cost"]
     for j, plan in enumerate(model.plans):
         for level in levels_by_programme.get(plan.spec.id, levels):
@@ -330,6 +388,8 @@ def simulate_levels(scenario, levels: tuple[float, ...] = DEFAULT_LEVELS, *,
                                  f"{1 / reach[j]:.3g} for it (reach cannot exceed 1)")
             flows = intervention_flows(replace(plan, reach=min(r, 1.0)), values, n)
             o_nb, o_cost, o_year = _summarise(flows, discount, weights, len(sectors), cost)
+            for (payer, years), w in cash_weights.items():
+                cash_net[(payer, years)].append(_cash_within(flows, discount, w, years))
             option_programme.append(j)
             option_level.append(level)
             option_reach.append(r)
@@ -342,7 +402,20 @@ def simulate_levels(scenario, levels: tuple[float, ...] = DEFAULT_LEVELS, *,
         option_reach=np.array(option_reach), nb=np.stack(nb, axis=1),
         cost_pv=np.stack(cost_pv, axis=1), cost_year_mean=np.stack(cost_year),
         sectors=sectors, public_body=public, perspective=perspective, weights=weights,
-        model=model, values=values, seconds=time.perf_counter() - start, sample_seconds=sampled)
+        model=model, values=values, seconds=time.perf_counter() - start, sample_seconds=sampled,
+        cash_net={k: np.stack(v, axis=1) for k, v in cash_net.items()})
+
+
+def _cash_within(flows, discount: np.ndarray, weights: np.ndarray, years: int) -> np.ndarray:
+    """Per-draw discounted cash net (``weights``: +1 cash gains, -1 costs of the payer) over years
+    0 .. ``years`` - 1, shape ``(n,)``. [GBP, PV]"""
+    sectors, kinds = (np.array(a, dtype=int) for a in zip(*flows.cells, strict=True))
+    w = weights[sectors, kinds]
+    keep = np.flatnonzero(w != 0)
+    if not len(keep):
+        return np.zeros(flows.cell_flows.shape[0])
+    factors = discount.T[kinds[keep], :years] * w[keep, None]  # (C', years)
+    return np.einsum("nch,ch->n", flows.cell_flows[:, keep, :years], factors)
 
 
 def _summarise(flows, discount: np.ndarray, weights: np.ndarray, n_sectors: int, cost: int):
@@ -475,6 +548,14 @@ def check_constraints(lv: LevelValues, constraints: Constraints) -> None:
         raise InputError(f"alpha {constraints.alpha:g} is not a probability", where="--alpha",
                          hint="between 0 and 1, e.g. 0.1: each payer's outlay exceeds its budget in "
                               "at most one draw in ten")
+    for target in constraints.cash_returns:
+        payer_mask(target.payer, lv.sectors, lv.public_body)
+        if target.years > lv.model.scenario.horizon:
+            raise InputError(f"{target.years} years is beyond the horizon ({lv.model.scenario.horizon})",
+                             where="--cash-return", hint="use a number of years up to the horizon")
+        if (target.payer, target.years) not in lv.cash_net:
+            raise InputError(f"the cash return of {target.payer} within {target.years} years was not "
+                             "simulated", where="--cash-return")
     if constraints.alpha is not None and not any(not b.yearly for b in constraints.budgets):
         raise InputError("--alpha needs a PV budget (--budget) to constrain", where="--alpha")
 
@@ -515,18 +596,24 @@ def _rows(lv: LevelValues, constraints: Constraints):
             lb.append(-np.inf)
             ub.append(budget.amount)
     A = np.array(rows).reshape(len(rows), n_opt)
-    chance = []
+    chance = []  # rows c[s] . x - big_m[s] z[s] <= amount, at most `allowed` z[s] = 1
+    m = min(constraints.chance_draws, lv.n_draws)
+
+    def add_chance(c: np.ndarray, amount: float, allowed: int) -> None:
+        most = np.array([np.maximum(c[:, lv.options_of(j)].max(axis=1), 0.0)
+                         for j in range(len(lv.ids))]).sum(axis=0)
+        chance.append((c, np.maximum(most - amount, 0.0), amount, allowed))  # big-M: the most a draw exceeds
+
     if constraints.alpha is not None and constraints.alpha < 1:
-        m = min(constraints.chance_draws, lv.n_draws)
-        allowed = math.floor(constraints.alpha * m + 1e-9)
         for budget in constraints.budgets:
-            if budget.yearly:
-                continue
-            mask = payer_mask(budget.payer, lv.sectors, lv.public_body)
-            c = lv.cost_pv[:m][:, :, mask].sum(axis=2)  # (m, n_opt)
-            most = np.array([c[:, lv.options_of(j)].max(axis=1) for j in range(len(lv.ids))]).sum(axis=0)
-            big_m = np.maximum(most - budget.amount, 0.0)  # (m,): the most a draw can exceed it by
-            chance.append((c, big_m, budget.amount, allowed))
+            if not budget.yearly:
+                mask = payer_mask(budget.payer, lv.sectors, lv.public_body)
+                add_chance(lv.cost_pv[:m][:, :, mask].sum(axis=2), budget.amount,
+                           math.floor(constraints.alpha * m + 1e-9))
+    for target in constraints.cash_returns:
+        if target.beta > 0:  # P(cash net >= 0) >= beta: -net . x <= 0 in all but (1 - beta) m draws
+            add_chance(-lv.cash_net[(target.payer, target.years)][:m], 0.0,
+                       math.floor((1 - target.beta) * m + 1e-9))
     n_z = sum(int(np.count_nonzero(big)) for _, big, _, _ in chance)
     if not chance:
         return A, np.array(lb), np.array(ub), 0
@@ -672,7 +759,7 @@ def shadow_prices(lv: LevelValues, constraints: Constraints, choice: Choice,
     from scipy.optimize import linprog
 
     out = []
-    A, lb, ub, _ = _rows(lv, replace(constraints, alpha=None))
+    A, lb, ub, _ = _rows(lv, replace(constraints, alpha=None, cash_returns=()))
     value = lv.nb.mean(axis=0)
     upper, lower = ub < np.inf, lb > -np.inf
     A_ub = np.vstack([A[upper], -A[lower]])
@@ -740,12 +827,12 @@ def per_draw_choices(lv: LevelValues, constraints: Constraints, choice: Choice, 
     """Solve the portfolio problem in each of the first ``m`` draws with that draw's net benefits.
 
     The feasible set is the expected-value problem's (budgets on expected costs, rules; chance
-    constraints left out), so only what is learnt about net benefit changes: the expected-value
-    choice ``choice.x`` is feasible in every draw and the EVPI is never negative.
+    constraints, on outlays and on cash returns, left out), so only what is learnt about net benefit
+    changes: the expected-value choice ``choice.x`` is feasible in every draw and the EVPI is never negative.
     """
     start = time.perf_counter()
     m = min(m, lv.n_draws)
-    rows = _rows(lv, replace(constraints, alpha=None))
+    rows = _rows(lv, replace(constraints, alpha=None, cash_returns=()))
     xs = np.zeros((m, lv.n_options), dtype=bool)
     best = np.empty(m)
     for s in range(m):
@@ -822,6 +909,12 @@ class Optimisation:
         return out
 
 
+def cash_return_probability(lv: LevelValues, constraints: Constraints, x: np.ndarray) -> dict[str, float]:
+    """P(each cash-return target is met) at choice ``x``, over all draws (additive model)."""
+    return {t.label: float((lv.cash_net[(t.payer, t.years)] @ x.astype(float) >= -1e-6).mean())
+            for t in constraints.cash_returns}
+
+
 def default_factors(lv: LevelValues, constraints: Constraints, points: int = 21) -> np.ndarray:
     """Budget multipliers for the frontier: 0 up to where every budget stops binding, with 1 in it."""
     if not constraints.budgets:
@@ -860,7 +953,8 @@ def optimise(scenario, constraints: Constraints, *, levels: tuple[float, ...] = 
     payers' PV costs (:func:`all_budget`).
     """
     lv = simulate_levels(scenario, levels, perspective=perspective,
-                         levels_by_programme=levels_by_programme)
+                         levels_by_programme=levels_by_programme,
+                         cash_returns=tuple((t.payer, t.years) for t in constraints.cash_returns))
     check_constraints(lv, constraints)
     clock = time.perf_counter()
     timings = {"simulate levels: sample draws": lv.sample_seconds,
@@ -896,7 +990,8 @@ def optimise(scenario, constraints: Constraints, *, levels: tuple[float, ...] = 
     return Optimisation(lv, constraints, candidates, best, points, factors, shadow, draws, timings)
 
 
-__all__ = ["Budget", "Constraints", "LevelValues", "Choice", "PerDraw", "Optimisation", "DEFAULT_LEVELS",
+__all__ = ["Budget", "CashReturn", "parse_cash_return", "cash_return_probability",
+           "Constraints", "LevelValues", "Choice", "PerDraw", "Optimisation", "DEFAULT_LEVELS",
            "parse_levels", "parse_budget", "objective_weights", "payer_mask", "simulate_levels",
            "exact_values", "scaled_scenario", "chosen_reach", "solve", "top_portfolios", "frontier",
            "entry_order", "shadow_prices", "per_draw_choices", "optimise", "check_constraints"]

@@ -20,7 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from roi_engine.analyses.optimise import Optimisation, band, entry_order, payer_mask
+from roi_engine.analyses.optimise import (
+    Optimisation,
+    band,
+    cash_return_probability,
+    entry_order,
+    payer_mask,
+)
 from roi_engine.atomic import atomic_write_text
 from roi_engine.errors import InputError
 from roi_engine.inputs.accounting import PERSPECTIVES
@@ -56,9 +62,11 @@ def _budget_text(opt: Optimisation) -> str:
         return "no budget (unconstrained)"
     parts = [f"{b.payer} {money(b.amount)}{' a year' if b.yearly else ' (PV)'}"
              for b in opt.constraints.budgets]
+    m = min(opt.constraints.chance_draws, opt.lv.n_draws)
     if opt.constraints.alpha is not None:
-        parts.append(f"P(a PV budget is exceeded) <= {opt.constraints.alpha:g} over the first "
-                     f"{min(opt.constraints.chance_draws, opt.lv.n_draws):,} draws")
+        parts.append(f"P(a PV budget is exceeded) <= {opt.constraints.alpha:g} over the first {m:,} draws")
+    for target in opt.constraints.cash_returns:
+        parts.append(f"{target.label} over the first {m:,} draws")
     return "; ".join(parts)
 
 
@@ -239,6 +247,10 @@ def format_optimisation(opt: Optimisation) -> str:
                 "the budget 1% higher; 'LP' is the LP relaxation's dual value):",
                 table(["budget", "amount", "expected outlay", "P(outlay > budget)", "shadow (MILP)",
                        "shadow (LP)"], rows), ""]
+    if opt.constraints.cash_returns:
+        met = cash_return_probability(lv, opt.constraints, opt.choice.x)
+        out += ["Cash-return constraints at the choice (over all draws, additive model): " + "; ".join(
+            f"{label.split(') >=')[0]}) = {share(p)}" for label, p in met.items()), ""]
     frontier = frontier_table(opt)
     budget_columns = [c for c in frontier.columns if c.startswith("budget:")]
     rows = [[f"{r['budget_factor']:.2f}", *[money(r[c]) for c in budget_columns],
