@@ -312,9 +312,23 @@ def test_the_command_writes_its_tables(tmp_path, overlapping):
     assert result.exit_code == 0, (result.output, result.stderr)
     for name in ("choice", "frontier", "probability", "budgets", "candidates"):
         assert (tmp_path / "out" / f"optimise_{name}.csv").is_file()
+    assert (tmp_path / "out" / "optimise_frontier.png").read_bytes()[:4] == b"\x89PNG"
+    import openpyxl
+
+    book = openpyxl.load_workbook(tmp_path / "out" / "optimise.xlsx")
+    assert book.sheetnames == ["Basis", "Choice", "Frontier", "Probability", "Budgets", "Candidates"]
     for text in ("Efficiency frontier", "P(in optimal)", "Portfolio EVPI", "2023/24 prices",
                  "societal perspective", "Draws:        200"):
         assert text in result.output
+
+
+def test_run_chosen_writes_the_full_results_of_the_choice(tmp_path, overlapping):
+    result = invoke("optimise", overlapping, "--budget", "local_authority=2e5", "--levels", "0.5,1",
+                    "--per-draw", "5", "--frontier-points", "3", "--out", tmp_path / "out", "--run-chosen")
+    assert result.exit_code == 0, (result.output, result.stderr)
+    assert "Full results of the chosen portfolio" in result.output
+    assert (tmp_path / "out" / "chosen" / "results.nc").is_file()
+    assert (tmp_path / "out" / "chosen" / "report.html").is_file()
 
 
 @pytest.mark.parametrize("args, message", [

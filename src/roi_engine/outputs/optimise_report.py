@@ -9,7 +9,8 @@ Files (each row states its basis in the header lines of the terminal text and in
   solving the problem in each of the first draws; the EVPI;
 - ``optimise_budgets.csv``: each budget, the expected outlay, P(outlay > budget), shadow prices;
 - ``optimise_candidates.csv``: the best portfolios of the additive model re-evaluated with overlap;
-- ``optimise_chosen.toml``: the chosen portfolio as a scenario, for ``roi-engine run``.
+- ``optimise_chosen.toml``: the chosen portfolio as a scenario, for ``roi-engine run``;
+- ``optimise_frontier.png``: the frontier chart; ``optimise.xlsx``: the tables as one workbook.
 """
 
 from __future__ import annotations
@@ -342,6 +343,63 @@ def timing_table(opt: Optimisation) -> str:
     return table(["step", "seconds", "share"], rows)
 
 
+FRONTIER_CHART = "optimise_frontier.png"
+WORKBOOK = "optimise.xlsx"
+
+
+def frontier_chart(opt: Optimisation, path: Path) -> Path:
+    """The efficiency frontier as a PNG: expected net benefit of the best portfolio (exact, with
+    overlap) and its 90% band over draws, against the budget factor, the chosen budget marked."""
+    from matplotlib.figure import Figure
+
+    from roi_engine.outputs.charts import BAND_COLOUR, DPI, NET_COLOUR, money_short
+
+    frame = frontier_table(opt).dropna(subset=["net_benefit_mean"])
+    budget_columns = [c for c in frame.columns if c.startswith("budget:")]
+    total = frame[budget_columns].sum(axis=1) if budget_columns else frame["budget_factor"]
+    fig = Figure(figsize=(7.5, 4.2), dpi=DPI)
+    ax = fig.add_subplot()
+    ax.fill_between(total, frame["net_benefit_p5"], frame["net_benefit_p95"], color=BAND_COLOUR,
+                    alpha=0.18, step="post", label="90% interval over draws")
+    ax.step(total, frame["net_benefit_mean"], where="post", color=NET_COLOUR, label="expected net benefit")
+    given = sum(b.amount for b in opt.constraints.budgets)
+    if given > 0:
+        ax.axvline(given, color="#999999", linestyle="--", linewidth=1, label="budget given")
+    ax.yaxis.set_major_formatter(lambda v, _: money_short(v))
+    ax.xaxis.set_major_formatter(lambda v, _: money_short(v))
+    payers = " + ".join(c.removeprefix("budget:") for c in budget_columns) or "budget"
+    ax.set_xlabel(f"budget ({payers}), GBP {opt.lv.model.scenario.price_year} prices")
+    ax.set_ylabel(f"net benefit ({opt.lv.perspective}), PV")
+    ax.set_title("Efficiency frontier: the best portfolio at each budget", loc="left", fontsize=11)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    from roi_engine.atomic import atomic_output
+
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return path
+
+
+def write_workbook(opt: Optimisation, path: Path) -> Path:
+    """The tables as one workbook (sheets Basis, Choice, Frontier, Probability, Budgets, Candidates)."""
+    basis = pd.DataFrame({"setting": [line.split(":", 1)[0] for line in basis_lines(opt)]
+                          + ["Budgets"],
+                          "value": [line.split(":", 1)[1].strip() for line in basis_lines(opt)]
+                          + [_budget_text(opt)]})
+    sheets = {"Basis": basis, "Choice": choice_table(opt), "Frontier": frontier_table(opt),
+              "Probability": probability_table(opt), "Budgets": budgets_table(opt),
+              "Candidates": candidates_table(opt)}
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            for column in sheet.columns:
+                width = max(len(str(c.value)) if c.value is not None else 0 for c in column)
+                sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 10), 60)
+    return path
+
+
 def write_optimisation(out_dir: Path, opt: Optimisation) -> list[Path]:
     """Write the five CSV tables and, when it can be written, ``optimise_chosen.toml`` (the chosen
     portfolio as a scenario) into ``out_dir``; returns their paths."""
@@ -353,6 +411,12 @@ def write_optimisation(out_dir: Path, opt: Optimisation) -> list[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = [atomic_write_text(out_dir / name, frame.to_csv(index=False))
                    for name, frame in tables.items()]
+        written.append(frontier_chart(opt, out_dir / FRONTIER_CHART))
+        from roi_engine.atomic import atomic_output
+
+        with atomic_output(out_dir / WORKBOOK) as tmp:
+            write_workbook(opt, Path(tmp))
+        written.append(out_dir / WORKBOOK)
         text = chosen_scenario_text(opt)
         if text is not None:
             written.append(atomic_write_text(out_dir / CHOSEN_SCENARIO, text))
