@@ -925,8 +925,8 @@ def default_factors(lv: LevelValues, constraints: Constraints, points: int = 21)
         mask = payer_mask(b.payer, lv.sectors, lv.public_body)
         if b.yearly:
             yearly = lv.cost_year_mean[:, mask, :].sum(axis=1)
-            most = max(float(max(yearly[lv.options_of(j)].max(axis=0)[t] for j in range(len(lv.ids)))
-                             * len(lv.ids)) for t in range(yearly.shape[1]))
+            most = float(np.array([yearly[lv.options_of(j)].max(axis=0)
+                                   for j in range(len(lv.ids))]).sum(axis=0).max())
         else:
             cost = mean_cost[:, mask].sum(axis=1)
             most = sum(float(cost[lv.options_of(j)].max()) for j in range(len(lv.ids)))
