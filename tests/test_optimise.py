@@ -171,6 +171,40 @@ def test_a_cash_return_constraint_equals_brute_force_and_beta_zero_changes_nothi
     assert chosen[0.6].objective < chosen[0.0].objective - 1
 
 
+def test_the_most_deprived_fifths_share_is_the_deprivation_results_and_the_equity_rule_is_brute_force(small):
+    from roi_engine.analyses.deprivation import deprivation_results
+    from roi_engine.analyses.optimise import most_deprived_gain_share
+    from roi_engine.results import run
+
+    scenario, lv = small
+    results = run(scenario)
+    quintiles = deprivation_results(results).quintiles
+    qaly = results.cube.attrs["qaly_value"]
+    for j, pid in enumerate(lv.ids):
+        o = int(np.flatnonzero((lv.option_programme == j) & (lv.option_level == 1.0))[0])
+        row = quintiles[(quintiles["entity"] == pid) & (quintiles["quintile"] == 1)].iloc[0]
+        ours = (lv.social[:, o] * lv.most_deprived_share[:, j]).mean() / qaly
+        assert ours == pytest.approx(row["health_gain_qalys_mean"], rel=1e-9)
+        assert lv.most_deprived_population_share == pytest.approx(row["population_share"])
+    plain = solve(lv, BUDGETS)
+    ratio = most_deprived_gain_share(lv, plain.x) / lv.most_deprived_population_share
+    constraints = replace(BUDGETS, equity=ratio * 1.02)  # just above the plain choice's: it binds
+    choice = solve(lv, constraints)
+    best = -np.inf
+    value, mean_cost = lv.nb.mean(axis=0), lv.cost_pv.mean(axis=0)
+    for combo in itertools.product(*[[None, *lv.options_of(j)] for j in range(len(lv.ids))]):
+        x = np.zeros(lv.n_options, dtype=bool)
+        x[[o for o in combo if o is not None]] = True
+        if any(mean_cost[x][:, payer_mask(b.payer, lv.sectors, lv.public_body)].sum() > b.amount
+               for b in BUDGETS.budgets):
+            continue
+        fifth = most_deprived_gain_share(lv, x)
+        if fifth is None or fifth >= constraints.equity * lv.most_deprived_population_share - 1e-12:
+            best = max(best, value[x].sum())
+    assert choice.objective == pytest.approx(best, rel=1e-9)
+    assert choice.objective < plain.objective
+
+
 def test_levels_are_the_engine_on_the_same_draws(small):
     """Level 1 is the scenario as it is, level 0.5 a scenario built at half the reach: both equal the
     engine's own present values on the same draws (common random numbers)."""
@@ -347,6 +381,7 @@ def test_run_chosen_writes_the_full_results_of_the_choice(tmp_path, overlapping)
     (["--perspective", "wellbeing"], "unknown perspective"),
     (["--levels-for", "toy_second"], "is not ID=LEVELS"),
     (["--cash-return", "nhs=0.5"], "is not PAYER:YEARS=PROBABILITY"),
+    (["--equity", "-1"], "the equity ratio must be 0 or more"),
     (["--cash-return", "nhs:99=0.5"], "beyond the horizon"),
     (["--cash-return", "nsh:3=0.5"], "'nsh' is not a payer"),
     (["--levels-for", "nope=1"], "'nope' is not a programme"),

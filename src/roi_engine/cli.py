@@ -247,6 +247,9 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
 @click.option("--cash-return", "cash_returns", multiple=True, metavar="PAYER:YEARS=BETA",
               help="Chance constraint: P(the payer's cash gains repay its outlay within YEARS) >= BETA, "
                    "e.g. nhs:10=0.5.")
+@click.option("--equity", type=float, default=None, metavar="RATIO",
+              help="The most deprived fifth's share of the expected health gain is at least RATIO times "
+                   "its share of residents (1: at least its population share).")
 @click.option("--chance-draws", type=click.IntRange(min=10), default=500, show_default=True,
               help="Draws used for the chance constraints (sample-average approximation).")
 @click.option("--must-fund", multiple=True, metavar="ID", help="A programme that must be funded.")
@@ -268,8 +271,8 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
 @params_option
 @library_option
 def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, perspective, alpha,
-             cash_returns, chance_draws, must_fund, exclusive, requires, top, per_draw, frontier_points,
-             run_chosen, draws, seed, out_dir, params_source, library_dir) -> None:
+             cash_returns, equity, chance_draws, must_fund, exclusive, requires, top, per_draw,
+             frontier_points, run_chosen, draws, seed, out_dir, params_source, library_dir) -> None:
     """Choose which programmes to fund, and at which scale, to maximise expected net benefit within
     budgets (docs/optimise.md).
 
@@ -303,7 +306,7 @@ def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, p
         alpha=alpha, must_fund=tuple(must_fund),
         exclusive=tuple(tuple(p.strip() for p in t.split(",") if p.strip()) for t in exclusive),
         requires=tuple(pairs), cash_returns=tuple(parse_cash_return(t) for t in cash_returns),
-        chance_draws=chance_draws)
+        equity=equity, chance_draws=chance_draws)
     loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
     out_dir = out_dir or Path("results") / f"{scenario.stem}-optimise"
     result = run_optimise(loaded, constraints, levels=levels, levels_by_programme=by_programme,

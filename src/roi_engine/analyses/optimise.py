@@ -120,6 +120,9 @@ class Constraints:
         ``(a, b)``: ``a`` is funded only if ``b`` is.
     cash_returns : tuple of CashReturn
         Chance constraints on payers' cash returns (sample-average approximation, as ``alpha``).
+    equity : float or None
+        With a value ``r``: the expected share of the health gain reaching the most deprived fifth is at
+        least ``r`` times that fifth's share of residents (1: at least its population share).
     chance_draws : int
         Draws used for the sample-average approximation (the first this many of the run).
     """
@@ -130,6 +133,7 @@ class Constraints:
     exclusive: tuple[tuple[str, ...], ...] = ()
     requires: tuple[tuple[str, str], ...] = ()
     cash_returns: tuple[CashReturn, ...] = ()
+    equity: float | None = None
     chance_draws: int = 500
 
     def scaled(self, factor: float) -> Constraints:
@@ -265,6 +269,13 @@ class LevelValues:
         Of which sampling the parameters (once, for every level). [s]
     cash_net : dict of (str, int) to ndarray, shape (n, O)
         Per payer and H: its cash-releasing gains minus its costs over years 0 .. H - 1. [GBP, PV]
+    social : ndarray, shape (n, O)
+        PV of health and wellbeing (social) value, the health gain in money. [GBP, PV]
+    most_deprived_share : ndarray, shape (n, I), or None
+        Share of each programme's benefits reaching the most deprived fifth (IMD 2019 quintile 1);
+        None when the shipped table does not cover the area. [fraction]
+    most_deprived_population_share : float or None
+        That fifth's share of the area's residents. [fraction]
     """
 
     ids: tuple[str, ...]
@@ -284,6 +295,9 @@ class LevelValues:
     seconds: float = 0.0
     sample_seconds: float = 0.0
     cash_net: dict = field(default_factory=dict, repr=False)
+    social: np.ndarray | None = field(default=None, repr=False)
+    most_deprived_share: np.ndarray | None = field(default=None, repr=False)
+    most_deprived_population_share: float | None = None
     _exact: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -366,7 +380,7 @@ def simulate_levels(scenario, levels: tuple[float, ...] = DEFAULT_LEVELS, *,
     sampled = time.perf_counter() - start
     discount = model.discount  # (H, 4)
     option_programme, option_level, option_reach = [], [], []
-    nb, cost_pv, cost_year = [], [], []
+    nb, cost_pv, cost_year, social = [], [], [], []
     cash_net: dict[tuple[str, int], list] = {}
     cash_weights = {}
     for payer, years in cash_returns:
@@ -387,7 +401,8 @@ def simulate_levels(scenario, levels: tuple[float, ...] = DEFAULT_LEVELS, *,
                                  where="--levels", hint="use levels up to "
                                  f"{1 / reach[j]:.3g} for it (reach cannot exceed 1)")
             flows = intervention_flows(replace(plan, reach=min(r, 1.0)), values, n)
-            o_nb, o_cost, o_year = _summarise(flows, discount, weights, len(sectors), cost)
+            o_nb, o_cost, o_year, o_social = _summarise(flows, discount, weights, len(sectors), cost)
+            social.append(o_social)
             for (payer, years), w in cash_weights.items():
                 cash_net[(payer, years)].append(_cash_within(flows, discount, w, years))
             option_programme.append(j)
@@ -403,7 +418,33 @@ def simulate_levels(scenario, levels: tuple[float, ...] = DEFAULT_LEVELS, *,
         cost_pv=np.stack(cost_pv, axis=1), cost_year_mean=np.stack(cost_year),
         sectors=sectors, public_body=public, perspective=perspective, weights=weights,
         model=model, values=values, seconds=time.perf_counter() - start, sample_seconds=sampled,
-        cash_net={k: np.stack(v, axis=1) for k, v in cash_net.items()})
+        cash_net={k: np.stack(v, axis=1) for k, v in cash_net.items()},
+        social=np.stack(social, axis=1), **_most_deprived_share(model, values, n))
+
+
+def _most_deprived_share(model: Model, values: dict, n: int) -> dict:
+    """Each programme's share of its benefits reaching the most deprived fifth, per draw, and that
+    fifth's share of the area's residents (as :mod:`roi_engine.analyses.deprivation` splits them:
+    participants by the area's population in the programme's age band times relative uptake, benefits
+    by participants times the baseline-risk gradient ``RR ** ((5 - q) / 4)``)."""
+    from roi_engine.inputs.deprivation import age_band, gradient_by_quintile, quintile_population
+    from roi_engine.model.engine import resolve
+
+    split = quintile_population(model.scenario.area)
+    if split is None:
+        return {}
+    uptake = {item.id: np.array(item.uptake_by_quintile or (1.0,) * 5)
+              for item, _ in model.scenario.interventions}
+    shares = []
+    for plan in model.plans:
+        people = split.population[age_band(plan.spec.population.ages)] * uptake[plan.spec.id]  # (Q,)
+        total = people.sum()
+        cost_w = people / total if total > 0 else np.zeros(5)
+        risk = cost_w[None] * gradient_by_quintile(resolve(plan.spec.deprivation.risk_ratio, values, n))
+        norm = risk.sum(axis=1)
+        shares.append(np.divide(risk[:, 0], norm, out=np.zeros(n), where=norm > 0))
+    return {"most_deprived_share": np.stack(shares, axis=1),
+            "most_deprived_population_share": float(split.shares("total")[0])}
 
 
 def _cash_within(flows, discount: np.ndarray, weights: np.ndarray, years: int) -> np.ndarray:
@@ -419,8 +460,9 @@ def _cash_within(flows, discount: np.ndarray, weights: np.ndarray, years: int) -
 
 
 def _summarise(flows, discount: np.ndarray, weights: np.ndarray, n_sectors: int, cost: int):
-    """Net benefit (n,), PV costs by sector (n, S) and mean yearly costs by sector (S, H) of one
-    programme's :class:`~roi_engine.model.engine.InterventionFlows`."""
+    """Net benefit (n,), PV costs by sector (n, S), mean yearly costs by sector (S, H) and PV of
+    health and wellbeing (social) value (n,) of one programme's
+    :class:`~roi_engine.model.engine.InterventionFlows`."""
     sectors, kinds = (np.array(a, dtype=int) for a in zip(*flows.cells, strict=True))
     cell_pv = np.einsum("nch,ch->nc", flows.cell_flows, discount.T[kinds])  # (n, C)
     nb = cell_pv @ weights[sectors, kinds]
@@ -430,7 +472,8 @@ def _summarise(flows, discount: np.ndarray, weights: np.ndarray, n_sectors: int,
     for c in np.flatnonzero(kinds == cost):
         cost_pv[:, sectors[c]] += cell_pv[:, c]
         cost_year[sectors[c]] += flows.cell_flows[:, c, :].mean(axis=0)
-    return nb, cost_pv, cost_year
+    social = cell_pv[:, kinds == KIND_INDEX["social"]].sum(axis=1)
+    return nb, cost_pv, cost_year, social
 
 
 def scaled_scenario(scenario, reach_by_id: dict[str, float]):
@@ -492,7 +535,7 @@ def exact_values(lv: LevelValues, x: np.ndarray) -> tuple[np.ndarray, bool]:
                                               lv.values, n)
         cost = KIND_INDEX["cost"]
         for k, flows in zip(involved, corrected, strict=True):
-            nb_k, _, _ = _summarise(flows, model.discount, lv.weights, len(lv.sectors), cost)
+            nb_k, _, _, _ = _summarise(flows, model.discount, lv.weights, len(lv.sectors), cost)
             total = total - lv.nb[:, chosen[k]] + nb_k
     lv._exact[chosen] = (total, bool(overlaps))
     return lv._exact[chosen]
@@ -548,6 +591,12 @@ def check_constraints(lv: LevelValues, constraints: Constraints) -> None:
         raise InputError(f"alpha {constraints.alpha:g} is not a probability", where="--alpha",
                          hint="between 0 and 1, e.g. 0.1: each payer's outlay exceeds its budget in "
                               "at most one draw in ten")
+    if constraints.equity is not None:
+        if lv.most_deprived_share is None:
+            raise InputError(f"no split by deprivation for {lv.model.scenario.area}: the shipped IMD "
+                             "table does not cover it", where="--equity")
+        if not constraints.equity >= 0:
+            raise InputError("the equity ratio must be 0 or more", where="--equity")
     for target in constraints.cash_returns:
         payer_mask(target.payer, lv.sectors, lv.public_body)
         if target.years > lv.model.scenario.horizon:
@@ -595,6 +644,13 @@ def _rows(lv: LevelValues, constraints: Constraints):
             rows.append(mean_cost[:, mask].sum(axis=1))
             lb.append(-np.inf)
             ub.append(budget.amount)
+    if constraints.equity is not None:
+        # E[sum_o gain_o x_o (share_1 - r P_1)] >= 0: the fifth's share of the expected gain >= r P_1
+        share = lv.most_deprived_share[:, lv.option_programme]  # (n, O)
+        target = constraints.equity * lv.most_deprived_population_share
+        rows.append((lv.social * (share - target)).mean(axis=0))
+        lb.append(0.0)
+        ub.append(np.inf)
     A = np.array(rows).reshape(len(rows), n_opt)
     chance = []  # rows c[s] . x - big_m[s] z[s] <= amount, at most `allowed` z[s] = 1
     m = min(constraints.chance_draws, lv.n_draws)
@@ -915,6 +971,17 @@ def cash_return_probability(lv: LevelValues, constraints: Constraints, x: np.nda
             for t in constraints.cash_returns}
 
 
+def most_deprived_gain_share(lv: LevelValues, x: np.ndarray) -> float | None:
+    """Share of the expected health gain of choice ``x`` reaching the most deprived fifth (additive
+    model), or None when not available."""
+    if lv.most_deprived_share is None or not x.any():
+        return None
+    gain = lv.social[:, x]
+    total = gain.mean(axis=0).sum()
+    share = (gain * lv.most_deprived_share[:, lv.option_programme[x]]).mean(axis=0).sum()
+    return float(share / total) if total > 0 else None
+
+
 def default_factors(lv: LevelValues, constraints: Constraints, points: int = 21) -> np.ndarray:
     """Budget multipliers for the frontier: 0 up to where every budget stops binding, with 1 in it."""
     if not constraints.budgets:
@@ -990,7 +1057,7 @@ def optimise(scenario, constraints: Constraints, *, levels: tuple[float, ...] = 
     return Optimisation(lv, constraints, candidates, best, points, factors, shadow, draws, timings)
 
 
-__all__ = ["Budget", "CashReturn", "parse_cash_return", "cash_return_probability",
+__all__ = ["Budget", "CashReturn", "parse_cash_return", "cash_return_probability", "most_deprived_gain_share",
            "Constraints", "LevelValues", "Choice", "PerDraw", "Optimisation", "DEFAULT_LEVELS",
            "parse_levels", "parse_budget", "objective_weights", "payer_mask", "simulate_levels",
            "exact_values", "scaled_scenario", "chosen_reach", "solve", "top_portfolios", "frontier",

@@ -26,6 +26,7 @@ from roi_engine.analyses.optimise import (
     band,
     cash_return_probability,
     entry_order,
+    most_deprived_gain_share,
     payer_mask,
 )
 from roi_engine.atomic import atomic_write_text
@@ -68,6 +69,9 @@ def _budget_text(opt: Optimisation) -> str:
         parts.append(f"P(a PV budget is exceeded) <= {opt.constraints.alpha:g} over the first {m:,} draws")
     for target in opt.constraints.cash_returns:
         parts.append(f"{target.label} over the first {m:,} draws")
+    if opt.constraints.equity is not None:
+        parts.append(f"the most deprived fifth's share of the expected health gain >= "
+                     f"{opt.constraints.equity:g} x its share of residents")
     return "; ".join(parts)
 
 
@@ -248,6 +252,11 @@ def format_optimisation(opt: Optimisation) -> str:
                 "the budget 1% higher; 'LP' is the LP relaxation's dual value):",
                 table(["budget", "amount", "expected outlay", "P(outlay > budget)", "shadow (MILP)",
                        "shadow (LP)"], rows), ""]
+    fifth = most_deprived_gain_share(lv, opt.choice.x)
+    if fifth is not None:
+        out += [f"Most deprived fifth (IMD 2019 quintile 1): {share(fifth)} of the choice's expected health "
+                f"gain; {share(lv.most_deprived_population_share)} of residents (additive model, "
+                "docs/deprivation.md).", ""]
     if opt.constraints.cash_returns:
         met = cash_return_probability(lv, opt.constraints, opt.choice.x)
         out += ["Cash-return constraints at the choice (over all draws, additive model): " + "; ".join(
