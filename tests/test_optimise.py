@@ -347,6 +347,8 @@ def test_the_command_writes_its_tables(tmp_path, overlapping):
     for name in ("choice", "frontier", "probability", "budgets", "candidates"):
         assert (tmp_path / "out" / f"optimise_{name}.csv").is_file()
     assert (tmp_path / "out" / "optimise_frontier.png").read_bytes()[:4] == b"\x89PNG"
+    page = (tmp_path / "out" / "optimise.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in page and "Efficiency frontier" in page and "EVPI" in page
     import openpyxl
 
     book = openpyxl.load_workbook(tmp_path / "out" / "optimise.xlsx")

@@ -10,7 +10,8 @@ Files (each row states its basis in the header lines of the terminal text and in
 - ``optimise_budgets.csv``: each budget, the expected outlay, P(outlay > budget), shadow prices;
 - ``optimise_candidates.csv``: the best portfolios of the additive model re-evaluated with overlap;
 - ``optimise_chosen.toml``: the chosen portfolio as a scenario, for ``roi-engine run``;
-- ``optimise_frontier.png``: the frontier chart; ``optimise.xlsx``: the tables as one workbook.
+- ``optimise_frontier.png``: the frontier chart; ``optimise.xlsx``: the tables as one workbook;
+  ``optimise.html``: a self-contained page with the frontier chart and the tables.
 """
 
 from __future__ import annotations
@@ -265,7 +266,8 @@ def format_optimisation(opt: Optimisation) -> str:
     budget_columns = [c for c in frontier.columns if c.startswith("budget:")]
     rows = [[f"{r['budget_factor']:.2f}", *[money(r[c]) for c in budget_columns],
              money(r["net_benefit_mean"]), f"{money(r['net_benefit_p5'])} to {money(r['net_benefit_p95'])}",
-             str(len(r["portfolio"].split(", "))) if r["portfolio"] not in ("nothing", "infeasible") else "0"]
+             r["portfolio"] if r["portfolio"] == "infeasible"
+             else "0" if r["portfolio"] == "nothing" else str(len(r["portfolio"].split(", ")))]
             for _, r in frontier.iterrows()]
     out += ["Efficiency frontier (every budget times the factor; exact expected net benefit of the best "
             "portfolio there):",
@@ -409,6 +411,97 @@ def write_workbook(opt: Optimisation, path: Path) -> Path:
     return path
 
 
+PAGE = "optimise.html"
+
+
+def html_page(opt: Optimisation, chart_png: bytes) -> str:
+    """A self-contained web page: the basis, the choice, the budgets, the frontier chart and table,
+    the order programmes enter, P(in the optimal portfolio) and the EVPI (the terminal's content)."""
+    import base64
+    from html import escape
+
+    def html_table(headers: list[str], rows: list[list[str]]) -> str:
+        head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+        body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>"
+                       for row in rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    lv = opt.lv
+    choice = choice_table(opt)
+    payers = list(_payers(opt))
+    rows = []
+    for r in choice.itertuples(index=False):
+        d = r._asdict()
+        funded = r.programme == "portfolio" or r.level > 0
+        level = "" if r.programme == "portfolio" else (f"{r.level:g}" if funded else "not funded")
+        rows.append([r.name, level,
+                     money(r.net_benefit_mean) if funded else "",
+                     f"{money(r.net_benefit_p5)} to {money(r.net_benefit_p95)}" if funded else "",
+                     *[money(d[f"pv_cost_{p}"]) if funded else "" for p in payers],
+                     "" if r.programme == "portfolio" else share(r.p_in_optimal_portfolio)])
+    choice_html = html_table(["programme", "level (x reach)", "expected net benefit", "90% interval",
+                              *[f"PV cost: {p}" for p in payers], "P(in optimal portfolio)"], rows)
+    budgets = budgets_table(opt)
+    budgets_html = html_table(
+        ["budget", "amount", "expected outlay", "P(outlay > budget)", "shadow price (MILP)",
+         "shadow price (LP)"],
+        [[r.budget, money(r.amount), money(r.expected_outlay),
+          "" if math.isnan(r.p_outlay_exceeds) else share(r.p_outlay_exceeds),
+          _price(r.shadow_price_milp), _price(r.shadow_price_lp)] for r in budgets.itertuples(index=False)])
+    frontier = frontier_table(opt)
+    columns = [c for c in frontier.columns if c.startswith("budget:")]
+    frontier_html = html_table(
+        ["factor", *[c.removeprefix("budget:") for c in columns], "portfolio", "expected net benefit",
+         "90% interval"],
+        [[f"{r['budget_factor']:.2f}", *[money(r[c]) for c in columns], r["portfolio"],
+          money(r["net_benefit_mean"]), f"{money(r['net_benefit_p5'])} to {money(r['net_benefit_p95'])}"]
+         for _, r in frontier.iterrows()])
+    order = "; ".join(f"{pid} (x{f:.2f}, level {level:g})" if f is not None else f"{pid} (never)"
+                      for pid, f, level in entry_order(lv, opt.points))
+    fifth = most_deprived_gain_share(lv, opt.choice.x)
+    equity = (f"<p>Most deprived fifth (IMD 2019 quintile 1): {share(fifth)} of the choice's expected "
+              f"health gain; {share(lv.most_deprived_population_share)} of residents.</p>"
+              if fifth is not None else "")
+    basis = "".join(f"<li>{escape(line)}</li>"
+                    for line in [*basis_lines(opt), f"Budgets: {_budget_text(opt)}"])
+    chart = base64.b64encode(chart_png).decode("ascii")
+    title = escape(f"Which programmes, at what scale: {lv.model.scenario.spec.name}")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+        color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; }}
+th:first-child, td:first-child {{ text-align: left; }}
+img {{ max-width: 100%; height: auto; }}
+.basis {{ font-size: 0.9em; color: #444; }}
+</style></head><body>
+<h1>{title}</h1>
+<ul class="basis">{basis}</ul>
+<h2>The chosen portfolio</h2>
+<p>Programme rows are additive; the portfolio row has overlap between programmes removed.</p>
+{choice_html}
+{equity}
+<h2>Budgets and their shadow prices</h2>
+<p>Shadow price: extra expected net benefit per extra £1 of the budget. MILP: re-solved with the
+budget 1% higher; LP: the dual value of the LP relaxation.</p>
+{budgets_html}
+<h2>Efficiency frontier</h2>
+<img src="data:image/png;base64,{chart}" alt="Efficiency frontier: expected net benefit of the best
+portfolio and its 90% interval against the budget">
+{frontier_html}
+<p>Order programmes enter as the budget grows: {escape(order)}</p>
+<h2>How sure is the choice</h2>
+<p>P(in optimal portfolio) is the share of the first {len(opt.per_draw.best):,} draws whose own best
+portfolio funds the programme. Portfolio EVPI (what resolving all uncertainty before choosing would be
+worth): {escape(money(opt.per_draw.evpi))}.</p>
+</body></html>
+"""
+
+
 def write_optimisation(out_dir: Path, opt: Optimisation) -> list[Path]:
     """Write the five CSV tables and, when it can be written, ``optimise_chosen.toml`` (the chosen
     portfolio as a scenario) into ``out_dir``; returns their paths."""
@@ -420,7 +513,9 @@ def write_optimisation(out_dir: Path, opt: Optimisation) -> list[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = [atomic_write_text(out_dir / name, frame.to_csv(index=False))
                    for name, frame in tables.items()]
-        written.append(frontier_chart(opt, out_dir / FRONTIER_CHART))
+        chart = frontier_chart(opt, out_dir / FRONTIER_CHART)
+        written.append(chart)
+        written.append(atomic_write_text(out_dir / PAGE, html_page(opt, chart.read_bytes())))
         from roi_engine.atomic import atomic_output
 
         with atomic_output(out_dir / WORKBOOK) as tmp:
