@@ -49,8 +49,9 @@ def main(argv=None) -> int:
           f"({result.lv.n_options} options), {args.draws:,} draws, budgets "
           f"{', '.join(f'{b.payer}={b.amount:,.0f}' for b in budgets)} (PV); {args.frontier_points} "
           f"frontier points, {args.per_draw} per-draw solves")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+          f"Python {platform.python_version()}; load average {load}")
     print()
     print(timing_table(result))
     print()
