@@ -229,6 +229,114 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
                    f"{out_dir / 'report.html'} (section 'Which assumptions matter').")
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--budget", "budgets", multiple=True, metavar="PAYER=GBP",
+              help="A cap on the PV of a payer's expected costs over the horizon (a sector, 'public' or "
+                   "'all'), e.g. --budget local_authority=2e6. Repeat for several payers.")
+@click.option("--yearly-budget", "yearly_budgets", multiple=True, metavar="PAYER=GBP",
+              help="A cap on a payer's expected undiscounted costs in each year, e.g. nhs=1e6.")
+@click.option("--levels", "levels_text", default="0.25,0.5,0.75,1", show_default=True,
+              help="Scale levels: multiples of each programme's reach in the scenario.")
+@click.option("--levels-for", "levels_for", multiple=True, metavar="ID=L1,L2",
+              help="Other levels for one programme, e.g. debt_advice=0.5,1,2.")
+@click.option("--perspective", default=None,
+              help="societal, economic, public_sector, or cash:SECTOR (default: the scenario's).")
+@click.option("--alpha", type=float, default=None,
+              help="Chance constraint: P(a payer's PV outlay exceeds its --budget) <= alpha.")
+@click.option("--cash-return", "cash_returns", multiple=True, metavar="PAYER:YEARS=BETA",
+              help="Chance constraint: P(the payer's cash gains repay its outlay within YEARS) >= BETA, "
+                   "e.g. nhs:10=0.5.")
+@click.option("--equity", type=float, default=None, metavar="RATIO",
+              help="The most deprived fifth's share of the expected health gain is at least RATIO times "
+                   "its share of residents (1: at least its population share).")
+@click.option("--chance-draws", type=click.IntRange(min=10), default=500, show_default=True,
+              help="Draws used for the chance constraints (sample-average approximation).")
+@click.option("--must-fund", multiple=True, metavar="ID", help="A programme that must be funded.")
+@click.option("--exclusive", multiple=True, metavar="ID,ID",
+              help="Programmes of which at most one is funded.")
+@click.option("--requires", multiple=True, metavar="ID:ID",
+              help="A:B means A is funded only if B is.")
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Best additive portfolios re-evaluated exactly with overlap.")
+@click.option("--per-draw", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Draws solved one by one for P(in optimal portfolio) and the EVPI.")
+@click.option("--frontier-points", type=click.IntRange(min=2), default=21, show_default=True)
+@click.option("--run-chosen", is_flag=True,
+              help="Also run the chosen portfolio (optimise_chosen.toml) and write its full results "
+                   "(report, workbook, tables) into OUT/chosen.")
+@draws_option
+@seed_option
+@out_option
+@params_option
+@library_option
+def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, perspective, alpha,
+             cash_returns, equity, chance_draws, must_fund, exclusive, requires, top, per_draw,
+             frontier_points, run_chosen, draws, seed, out_dir, params_source, library_dir) -> None:
+    """Choose which programmes to fund, and at which scale, to maximise expected net benefit within
+    budgets (docs/optimise.md).
+
+    \b
+    Examples:
+        roi-engine optimise scenarios/default.toml --budget local_authority=5e6 --budget nhs=10e6
+        roi-engine optimise default --budget public=15e6 --alpha 0.1 --must-fund kiva_anti_bullying
+    """
+    from roi_engine.analyses.optimise import Constraints, parse_budget, parse_cash_return, parse_levels
+    from roi_engine.analyses.optimise import optimise as run_optimise
+    from roi_engine.outputs.optimise_report import CHOSEN_SCENARIO, format_optimisation, write_optimisation
+
+    levels = parse_levels(levels_text)
+    by_programme = {}
+    for text in levels_for:
+        pid, sep, rest = text.partition("=")
+        if not sep or not pid.strip():
+            raise InputError(f"'{text}' is not ID=LEVELS", where="--levels-for",
+                             hint="e.g. debt_advice=0.5,1,2")
+        by_programme[pid.strip()] = parse_levels(rest, "--levels-for")
+    pairs = []
+    for text in requires:
+        a, sep, b = text.partition(":")
+        if not sep or not a.strip() or not b.strip():
+            raise InputError(f"'{text}' is not A:B", where="--requires",
+                             hint="e.g. debt_advice:workplace_wellbeing (A only if B)")
+        pairs.append((a.strip(), b.strip()))
+    constraints = Constraints(
+        budgets=tuple(parse_budget(t) for t in budgets)
+        + tuple(parse_budget(t, yearly=True, where="--yearly-budget") for t in yearly_budgets),
+        alpha=alpha, must_fund=tuple(must_fund),
+        exclusive=tuple(tuple(p.strip() for p in t.split(",") if p.strip()) for t in exclusive),
+        requires=tuple(pairs), cash_returns=tuple(parse_cash_return(t) for t in cash_returns),
+        equity=equity, chance_draws=chance_draws)
+    loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
+    out_dir = out_dir or Path("results") / f"{scenario.stem}-optimise"
+    result = run_optimise(loaded, constraints, levels=levels, levels_by_programme=by_programme,
+                          perspective=perspective, top=top, per_draw=per_draw,
+                          frontier_points=frontier_points)
+    written = write_optimisation(out_dir, result)
+    click.echo(_library_line(loaded))
+    click.echo(format_optimisation(result))
+    click.echo(f"\nTables written to {out_dir}/ ({', '.join(p.name for p in written)})")
+    chosen = out_dir / CHOSEN_SCENARIO
+    if run_chosen:
+        if chosen not in written:
+            raise InputError("the chosen portfolio cannot be written as a scenario (it funds nothing, "
+                             "or the parameters come from a workbook)", where="--run-chosen")
+        from roi_engine.inputs.scenario import load_scenario
+        from roi_engine.outputs.run_folder import write_run
+        from roi_engine.results import run as run_model
+
+        portfolio = load_scenario(chosen)
+        full = run_model(portfolio)
+        files = write_run(out_dir / "chosen", portfolio, full, overwrite=True)
+        click.echo("\nFull results of the chosen portfolio (its own run, same seed and draws; with fewer "
+                   "programmes it samples fewer parameters, so its means differ from the optimiser's "
+                   "by sampling noise):")
+        click.echo(format_summary(full))
+        click.echo(f"\nWritten to {out_dir / 'chosen'}/ ({len(files)} files)")
+    elif chosen in written:
+        click.echo(f"Full results of the chosen portfolio: roi-engine run {chosen} (or --run-chosen)")
+
+
 @main.group()
 def params() -> None:
     """Take every parameter into an Excel workbook, and check one before a run."""
