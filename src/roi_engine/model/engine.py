@@ -34,7 +34,7 @@ from scipy.linalg import toeplitz
 from roi_engine.inputs.accounting import KIND_INDEX, KINDS
 from roi_engine.inputs.interventions import InterventionSpec, Ref
 from roi_engine.inputs.valuation import QALY_PARAMETER
-from roi_engine.model.markov import markov_flows
+from roi_engine.model.markov import markov_flows, occupancy_difference, qalys_gained
 
 Values = Mapping[str, np.ndarray]
 """Parameter values by name, each shape ``(n_draws,)``, money in the scenario's price year."""
@@ -248,6 +248,16 @@ def consequence_flows(outcome, avoided: np.ndarray, values: Values, n_draws: int
         yield consequence.sector, consequence.value_type, lagged * value[:, None]
 
 
+def consequence_qalys(consequence, avoided: np.ndarray, values: Values, n_draws: int) -> np.ndarray:
+    """QALYs a consequence valued through ``value_of_qaly`` stands for, ``(n_draws, n_years)``: the
+    lagged units times every other factor (the value of a QALY left out, so a zero value still counts
+    the QALYs). [QALYs]"""
+    factors = list(consequence.factors)
+    factors.remove(QALY_PARAMETER)
+    lagged = convolve_years(avoided, np.asarray(consequence.lag, dtype=float))
+    return lagged * product(tuple(factors), values, n_draws)[:, None]
+
+
 def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> InterventionFlows:
     """Yearly costs and benefits by sector for one intervention, all draws of a chunk at once.
 
@@ -307,14 +317,19 @@ def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> 
                 outcome.consequences, consequence_flows(outcome, avoided, values, n_draws), strict=True):
             add(sector, kind, yearly)
             if QALY_PARAMETER in consequence.factors:
-                qalys = qalys + yearly / values[QALY_PARAMETER][:, None]
+                qalys = qalys + consequence_qalys(consequence, avoided, values, n_draws)
 
     for m, block in enumerate(spec.markov):  # state-transition models (roi_engine.model.markov)
         items = list(markov_flows(block, values, n_draws, n_years, where=f"markov[{m}]"))
         for sector, kind, yearly in items:
             add(sector, kind, (per_cohort[:, None] * yearly) @ cohort_starts.T)
         if block.utilities and block.qaly_value == QALY_PARAMETER:  # the last item is its QALYs
-            gained = items[-1][2] / values[QALY_PARAMETER][:, None]
+            v = values[QALY_PARAMETER][:, None]
+            if np.all(v != 0):
+                gained = items[-1][2] / v
+            else:  # valued at zero (a basis without QALYs): count them from the trace
+                diff = occupancy_difference(block, values, n_draws, n_years, where=f"markov[{m}]")
+                gained = qalys_gained(block, diff, values, n_draws)
             qalys = qalys + (per_cohort[:, None] * gained) @ cohort_starts.T
 
     cells = tuple(columns)

@@ -43,6 +43,7 @@ from roi_engine.model.engine import (
     InterventionPlan,
     Values,
     consequence_flows,
+    consequence_qalys,
     resolve,
 )
 
@@ -158,7 +159,7 @@ def _subtract(plan: InterventionPlan, result: InterventionFlows, outcome_index: 
         c = cell_index[(plan.sector_index[sector], KIND_INDEX[kind])]
         cell_flows[:, c, :] -= yearly
         if QALY_PARAMETER in consequence.factors:
-            qalys -= yearly / values[QALY_PARAMETER][:, None]
+            qalys -= consequence_qalys(consequence, units, values, n_draws)
     avoided = result.avoided.copy()
     avoided[:, :, outcome_index] -= units
     return replace(result, cell_flows=cell_flows, avoided=avoided, qalys=qalys)
