@@ -19,14 +19,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictFloat, StrictInt, StrictStr, field_validator, model_validator
 
 from roi_engine.errors import InputError, did_you_mean
 from roi_engine.inputs.parameters import ParameterRegistry
 from roi_engine.inputs.sectors import SectorTable
 from roi_engine.inputs.specs import StrictModel, read_toml, validate
 
-Ref = str | float
+Ref = StrictStr | StrictInt | StrictFloat
+"""A parameter name or a plain number (never a boolean: ``true`` is not 1)."""
 VALUE_TYPES = ("fiscal", "economic", "social")
 MAX_AGE = 90
 

@@ -102,10 +102,18 @@ def validate(model: type[Model], data: dict[str, Any], path: str | Path) -> Mode
             valid = _fields_at(model, loc[:-1])
             raise InputError(f"unknown key '{key}'", file=path, where=where,
                              hint=did_you_mean(key, valid) or f"valid keys: {valid}") from None
+        if kind == "missing" and loc and isinstance(loc[-1], int):  # a fixed-length list, too short
+            where = key_path(loc[:-1]) or None
+            raise InputError(f"has too few items (item {loc[-1] + 1} is missing)", file=path,
+                             where=where) from None
         if kind == "missing":
             raise InputError("required key is missing", file=path, where=where) from None
         given = error.get("input")
         shown_input = "" if isinstance(given, dict) else f" (got {_shown_input(given)})"  # a whole block
+        same = {e["type"] for e in exc.errors() if key_path(tuple(e["loc"])) == key_path(loc)}
+        if "string_type" in same and same & {"float_type", "int_type"}:  # a Ref: name or number
+            raise InputError(f"should be a number or a parameter name in quotes{shown_input}", file=path,
+                             where=where) from None
         raise InputError(f"{_plain_message(error)}{shown_input}", file=path, where=where) from None
 
 
