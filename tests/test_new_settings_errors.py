@@ -42,3 +42,9 @@ def test_one_line_naming_file_and_key(tmp_path, case, file, old, new, fragment):
     assert fragment in lines[0], lines[0]
     assert path.name in lines[0]
     assert "Traceback" not in result.output
+
+
+def test_areas_names_the_successor_of_a_retired_code():
+    result = CliRunner().invoke(main, ["areas", "E07000004"])
+    assert result.exit_code == 2
+    assert "E06000060" in result.stderr and len(result.stderr.splitlines()) == 1

@@ -444,9 +444,13 @@ def check(scenario: Path, params_source: Path | None, library_dir: Path) -> None
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 def areas(query: str, limit: int) -> None:
     """Find English areas by name or ONS code (e.g. 'birmingham', 'E08000025')."""
+    from roi_engine.inputs.boundaries import retired_code
     from roi_engine.inputs.population import search_areas
 
     found = search_areas(query, limit=limit)
+    retired = retired_code(query)
+    if not found and retired is not None:  # an old boundary code: name what replaced it
+        raise InputError(retired.message())
     if not found:
         raise InputError(f"no area matches '{query}'",
                          hint="try part of a name, e.g. 'manchester', or a code like E08000025")
