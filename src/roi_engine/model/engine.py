@@ -34,7 +34,7 @@ from scipy.linalg import toeplitz
 from roi_engine.inputs.accounting import KIND_INDEX, KINDS
 from roi_engine.inputs.interventions import InterventionSpec, Ref
 from roi_engine.inputs.valuation import QALY_PARAMETER
-from roi_engine.model.markov import markov_flows, occupancy_difference, qalys_gained
+from roi_engine.model.markov import markov_flows, occupancy_difference, outcome_states, qalys_gained
 
 Values = Mapping[str, np.ndarray]
 """Parameter values by name, each shape ``(n_draws,)``, money in the scenario's price year."""
@@ -296,6 +296,7 @@ def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> 
 
     avoided_all = np.empty((n_draws, n_years, len(spec.outcomes)))
     qalys = np.zeros((n_draws, n_years))
+    markov_avoided: list[np.ndarray] = []
     for o, outcome in enumerate(spec.outcomes):
         baseline = (resolve(outcome.baseline, values, n_draws)
                     if outcome.baseline is not None else 1.0)
@@ -320,7 +321,11 @@ def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> 
                 qalys = qalys + consequence_qalys(consequence, avoided, values, n_draws)
 
     for m, block in enumerate(spec.markov):  # state-transition models (roi_engine.model.markov)
-        items = list(markov_flows(block, values, n_draws, n_years, where=f"markov[{m}]"))
+        keep: dict = {}
+        items = list(markov_flows(block, values, n_draws, n_years, where=f"markov[{m}]", keep=keep))
+        index = {state: i for i, state in enumerate(block.states)}
+        for state in outcome_states(block):  # person-years in a costly state avoided, all cohorts
+            markov_avoided.append((per_cohort[:, None] * keep["diff"][:, :, index[state]]) @ cohort_starts.T)
         for sector, kind, yearly in items:
             add(sector, kind, (per_cohort[:, None] * yearly) @ cohort_starts.T)
         if block.utilities and block.qaly_value == QALY_PARAMETER:  # the last item is its QALYs
@@ -332,6 +337,8 @@ def intervention_flows(plan: InterventionPlan, values: Values, n_draws: int) -> 
                 gained = qalys_gained(block, diff, values, n_draws)
             qalys = qalys + (per_cohort[:, None] * gained) @ cohort_starts.T
 
+    if markov_avoided:  # after the outcomes, so outcome positions stay as in the spec
+        avoided_all = np.concatenate([avoided_all, np.stack(markov_avoided, axis=2)], axis=2)
     cells = tuple(columns)
     cell_flows = np.empty((n_draws, len(cells), n_years))
     for c, parts in enumerate(columns.values()):

@@ -23,6 +23,7 @@ from roi_engine.inputs.optimism import optimism_adjustments
 from roi_engine.inputs.population import population_in_band
 from roi_engine.inputs.scenario import Scenario
 from roi_engine.model.engine import KIND_INDEX, InterventionPlan, intervention_flows, resolve
+from roi_engine.model.markov import outcome_states
 from roi_engine.model.overlap import find_overlaps, remove_double_counting
 from roi_engine.model.payback import payback_year
 from roi_engine.model.sampling import chunk_rng, correlate, to_values, uniform_design
@@ -157,8 +158,7 @@ class Model:
             f"{self.plans[o.first].spec.id} and {self.plans[o.second].spec.id} both change "
             f"'{o.outcome}' in {o.shared_population:,.0f} people of overlapping ages: risks combined "
             "multiplicatively, double counting removed (docs/method.md)" for o in self.overlaps)
-        self.outcome_labels = tuple(
-            (plan.spec.id, o.id, o.unit) for plan in self.plans for o in plan.spec.outcomes)
+        self.outcome_labels = tuple(label for plan in self.plans for label in _outcome_labels(plan))
 
     # --- sample ----------------------------------------------------------------------------------
 
@@ -289,6 +289,16 @@ class Model:
             discounted_sum=discounted_sum, avoided_sum=np.concatenate(avoided_sum, axis=0),
             participants_sum=participants_sum,
         )
+
+
+def _outcome_labels(plan) -> list[tuple[str, str, str]]:
+    """(programme, outcome id, unit) for each outcome, then each Markov state reported in natural units."""
+    labels = [(plan.spec.id, o.id, o.unit) for o in plan.spec.outcomes]
+    for block in plan.spec.markov:
+        for state in outcome_states(block):
+            labels.append((plan.spec.id, f"{block.id}.{state}",
+                           f"person-years in state '{state}' ({block.label or block.id})"))
+    return labels
 
 
 def group_weights(weights: np.ndarray, public_body: np.ndarray) -> np.ndarray:

@@ -366,8 +366,13 @@ def _occupancy(compiled: Compiled, cycle: str, n_cycles: int) -> np.ndarray:
     return out
 
 
+def outcome_states(spec: MarkovSpec) -> tuple[str, ...]:
+    """States whose person-years avoided are reported in natural units: those with a state cost."""
+    return tuple(dict.fromkeys(cost.state for cost in spec.state_costs))
+
+
 def markov_flows(spec: MarkovSpec, values: Mapping[str, np.ndarray], n_draws: int, n_cycles: int,
-                 *, where: str = "markov") -> Iterator[tuple[str, str, np.ndarray]]:
+                 *, where: str = "markov", keep: dict | None = None) -> Iterator[tuple[str, str, np.ndarray]]:
     """Yearly value of a Markov block per participant of one cohort, line by line.
 
     Yields ``(sector, value_type, yearly)`` with ``yearly (n_draws, n_cycles)`` in GBP of the
@@ -375,6 +380,8 @@ def markov_flows(spec: MarkovSpec, values: Mapping[str, np.ndarray], n_draws: in
     QALYs (``utilities`` x ``qaly_value``, to ``qaly_sector`` as ``social``) if utilities are given.
     """
     diff = occupancy_difference(spec, values, n_draws, n_cycles, where=where)
+    if keep is not None:  # the caller also wants the occupancy difference (n_draws, n_cycles, states)
+        keep["diff"] = diff
     index = {s: i for i, s in enumerate(spec.states)}
     for cost in spec.state_costs:
         per_year = _product(cost.factors, values, n_draws)
