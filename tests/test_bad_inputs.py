@@ -85,6 +85,13 @@ CASES = [
      TABLE, "row 2, column 'unit'", "25% is 0.25"),
     ("percent sign unit", _edit(TABLE, ",share of eligible people,", ",%,"),
      TABLE, "row 2, column 'unit'", "is a percentage"),
+    ("inconsistent rank correlations", _edit(SCENARIO, 'id = "toy_programme"', 'id = "toy_programme"\n'
+     '[[correlations]]\nbetween = ["toy_cost", "toy_value_nhs"]\nspearman = 0.6\n'
+     '[[correlations]]\nbetween = ["toy_reach", "toy_rr"]\nspearman = 0.3\n'
+     '[[correlations]]\nbetween = ["toy_value_nhs", "toy_cost_per_day"]\nspearman = 0.6\n'
+     '[[correlations]]\nbetween = ["toy_cost", "toy_cost_per_day"]\nspearman = -0.6'),
+     SCENARIO, "correlations: the rank correlations correlations[0], correlations[2] and correlations[3] "
+     "cannot all hold at once", "toy_cost ~ toy_value_nhs 0.6"),
     ("reach above one in TOML", _edit(SCENARIO, 'id = "toy_programme"', 'id = "toy_programme"\nreach = 1.5'),
      SCENARIO, "interventions[0].reach", "should be at most 1 (got 1.5)"),
 ]
