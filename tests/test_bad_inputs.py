@@ -71,6 +71,27 @@ CASES = [
      SCENARIO, "not a UTF-8 text file", "UTF-8"),
     ("unknown key in TOML (no pydantic jargon)", _edit(SCENARIO, "seed = 7", "sed = 7"),
      SCENARIO, "sed", "did you mean 'seed'?"),
+    ("lower-case money unit", _edit(TABLE, ",GBP per QALY,", ",gbp per QALY,"),
+     TABLE, "row 8, column 'unit'", "write 'GBP per QALY'"),
+    ("pound sign in a money unit", _edit(TABLE, ",GBP per case,", ",£ per case,"),
+     TABLE, "row 6, column 'unit'", "looks like money"),
+    ("slash in a money unit", _edit(TABLE, ",GBP per QALY,", ",GBP/QALY,"),
+     TABLE, "row 8, column 'unit'", "write 'GBP per QALY'"),
+    ("money unit in words", _edit(TABLE, ",GBP per day,", ",pounds per day,"),
+     TABLE, "row 10, column 'unit'", "write 'GBP per day'"),
+    ("oddly capitalised probability unit", _edit(TABLE, ",probability per year,", ",PROBABILITY per year,"),
+     TABLE, "row 4, column 'unit'", "write 'probability per year'"),
+    ("percent unit", _edit(TABLE, ",share of eligible people,", ",percent of eligible people,"),
+     TABLE, "row 2, column 'unit'", "25% is 0.25"),
+    ("percent sign unit", _edit(TABLE, ",share of eligible people,", ",%,"),
+     TABLE, "row 2, column 'unit'", "is a percentage"),
+    ("inconsistent rank correlations", _edit(SCENARIO, 'id = "toy_programme"', 'id = "toy_programme"\n'
+     '[[correlations]]\nbetween = ["toy_cost", "toy_value_nhs"]\nspearman = 0.6\n'
+     '[[correlations]]\nbetween = ["toy_reach", "toy_rr"]\nspearman = 0.3\n'
+     '[[correlations]]\nbetween = ["toy_value_nhs", "toy_cost_per_day"]\nspearman = 0.6\n'
+     '[[correlations]]\nbetween = ["toy_cost", "toy_cost_per_day"]\nspearman = -0.6'),
+     SCENARIO, "correlations: the rank correlations correlations[0], correlations[2] and correlations[3] "
+     "cannot all hold at once", "toy_cost ~ toy_value_nhs 0.6"),
     ("reach above one in TOML", _edit(SCENARIO, 'id = "toy_programme"', 'id = "toy_programme"\nreach = 1.5'),
      SCENARIO, "interventions[0].reach", "should be at most 1 (got 1.5)"),
 ]
@@ -143,6 +164,62 @@ def test_bad_workbook_gives_one_clean_line(tmp_path, case, sheet, cell, value, w
     _one_clean_line(result, book, where, phrase)
 
 
+def _copy_sheet(wb):
+    wb.copy_worksheet(wb["toy"]).title = "toy (2)"
+
+
+def _add_sheet(wb):
+    wb.create_sheet("my notes")["A1"] = "to check with finance"
+
+
+def _set(sheet: str, cell: str, value):
+    def apply(wb):
+        wb[sheet][cell] = value
+    return apply
+
+
+# (case, edit of the openpyxl workbook, where, phrase)
+WORKBOOK_EDIT_CASES = [
+    ("edit to the read-only sectors sheet (public body)", _set("sectors", "C2", "no"), "sectors!A2:E2",
+     "the sectors sheet is read-only"),
+    ("edit to the read-only sectors sheet (label)", _set("sectors", "B3", "Someone else"), "sectors!A3:E3",
+     "edit sectors.csv in the library and export again"),
+    ("copied sheet", _copy_sheet, "sheet 'toy (2)' is not part of this workbook",
+     "it looks like a copy of 'toy'"),
+    ("extra sheet", _add_sheet, "sheet 'my notes' is not part of this workbook",
+     "only the exported sheets are read"),
+]
+
+
+def _check_edited_book(root: Path, edit):
+    book = _export(root)
+    wb = load_workbook(book)
+    edit(wb)
+    wb.save(book)
+    result = CliRunner().invoke(main, ["check", str(book), "--library", str(root)], catch_exceptions=False)
+    return book, result
+
+
+@pytest.mark.parametrize("case, edit, where, phrase", WORKBOOK_EDIT_CASES,
+                         ids=[c[0] for c in WORKBOOK_EDIT_CASES])
+def test_edited_workbook_gives_one_clean_line(tmp_path, case, edit, where, phrase):
+    book, result = _check_edited_book(copy_toy(tmp_path / "toy"), edit)
+    _one_clean_line(result, book, where, phrase)
+
+
+def test_an_edit_to_the_readme_sheet_is_one_warning_line(tmp_path):
+    book, result = _check_edited_book(copy_toy(tmp_path / "toy"), _set("README", "B2", "my own words"))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"roi-engine: warning: {book}: README: the README sheet is read-only and was edited; the edits "
+        "are ignored (they change no number)"]
+
+
+def test_an_unedited_exported_workbook_checks_without_warnings(tmp_path):
+    book, result = _check_edited_book(copy_toy(tmp_path / "toy"), lambda wb: None)
+    assert result.exit_code == 0 and result.stderr == "", result.output
+
+
 def test_formula_text_in_a_source_survives_export_and_check(tmp_path):
     root = copy_toy(tmp_path / "toy")
     replace_in_file(root / TABLE, TOY_ROW + '"Assumption: test fixture"',
@@ -182,6 +259,9 @@ def test_print_catalogue(tmp_path, capsys):
         wb.save(book)
         result = CliRunner().invoke(main, ["check", str(book), "--library", str(root)],
                                     catch_exceptions=False)
+        rows.append((case, _one_clean_line(result, book, where, phrase)))
+    for case, edit, where, phrase in WORKBOOK_EDIT_CASES:
+        book, result = _check_edited_book(copy_toy(tmp_path / f"case{len(rows)}" / "toy"), edit)
         rows.append((case, _one_clean_line(result, book, where, phrase)))
     with capsys.disabled():
         print("\n| case | message |\n| --- | --- |")

@@ -8,7 +8,10 @@
   years of delivery) and a table of rank correlations;
 - one sheet per parameter table (sheet name = CSV stem, at most 31 characters), same columns as the CSV;
 - ``sectors``: the sector table, read-only (a protected sheet);
-- a very hidden sheet ``_roi_engine`` that lists the sheets, so a missing or renamed sheet is noticed.
+- a very hidden sheet ``_roi_engine`` that lists the sheets, so a missing or renamed sheet is noticed,
+  with fingerprints of the read-only sheets (:mod:`~roi_engine.inputs.readonly_sheets`): an edited
+  sector row is an error, an edited README a one-line warning, and a sheet the workbook does not
+  define (``toy (2)``, a copy made in Excel) an error naming it.
 
 Input cells are filled light yellow; distribution names, perspective, sampling, discounting,
 intervention ids and yes/no cells carry Excel drop-down lists.
@@ -57,7 +60,7 @@ from roi_engine.errors import InputError, did_you_mean
 from roi_engine.inputs.accounting import PERSPECTIVES
 from roi_engine.inputs.distributions import DISTRIBUTIONS
 from roi_engine.inputs.money import DeflatorTable, _shipped_schemes
-from roi_engine.inputs.numbers import parse_value
+from roi_engine.inputs.numbers import parse_value, shown
 from roi_engine.inputs.parameters import (
     COLUMNS,
     GRADES,
@@ -68,8 +71,9 @@ from roi_engine.inputs.parameters import (
     _number,
     _parse_row,
 )
+from roi_engine.inputs.readonly_sheets import extra_sheet_hint, sector_fingerprint, sheet_fingerprint
 from roi_engine.inputs.recentre import recentre
-from roi_engine.inputs.scenario import Scenario, ScenarioSpec, load_scenario_data
+from roi_engine.inputs.scenario import Scenario, ScenarioSpec, ScenarioWarning, load_scenario_data
 from roi_engine.inputs.sectors import COLUMNS as SECTOR_COLUMNS
 from roi_engine.inputs.sectors import YES_NO, Sector, SectorTable
 from roi_engine.inputs.sharing_rule import RULES, SharingRule, default_contributors
@@ -256,7 +260,8 @@ def read_workbook(path: str | Path) -> WorkbookInputs:
     book = _Book.open(path)
     manifest = _read_manifest(book)
     book.require_sheets(manifest)
-    sectors = _read_sectors(book, manifest.sectors)
+    book.check_readme(manifest)
+    sectors = _read_sectors(book, manifest.sectors, manifest.sector_prints)
     params: list[Parameter] = []
     locations: dict[str, str] = {}
     first_seen: dict[str, str] = {}
@@ -381,6 +386,7 @@ def _build_workbook(registry: ParameterRegistry, sectors: SectorTable, scenario:
     last = len(workbook.sheetnames) - 1
     workbook.move_sheet(manifest, offset=last - workbook.sheetnames.index(MANIFEST_SHEET))
     _write_readme(readme, list(zip(sheets, stems, strict=True)), registry, scenario)
+    _record_readme(manifest, readme)
     workbook.active = 0
     workbook.properties.creator = "roi-engine"
     workbook.properties.title = "roi-engine parameters" + (f": {scenario.spec.name}" if scenario else "")
@@ -656,10 +662,22 @@ def _write_manifest(ws: Worksheet, tables: Sequence[tuple[str, str]], sectors: S
     rows: list[tuple[Any, ...]] = [(MANIFEST_MARK, FORMAT_VERSION),
                                    ("scenario", "yes" if has_scenario else "no")]
     rows += [("table", sheet, stem) for sheet, stem in tables]
-    rows += [("sector", s.name) for s in sectors.sectors]
+    rows += [("sector", s.name, sector_fingerprint(s.label, "yes" if s.public_body else "no",
+                                                   "yes" if s.default_contributor else "no", s.description))
+             for s in sectors.sectors]
     for r, values in enumerate(rows, start=1):
         for c, value in enumerate(values, start=1):
             ws.cell(row=r, column=c, value=value)
+
+
+def _record_readme(manifest: Worksheet, readme: Worksheet) -> None:
+    """Append the README sheet's fingerprint to the manifest (after its last row in column A)."""
+    row = 1
+    while manifest.cell(row=row, column=1).value is not None:
+        row += 1
+    cells = [(c.row, c.column, _to_text(c.value)) for c in readme._cells.values() if c.value is not None]
+    manifest.cell(row=row, column=1, value="readme")
+    manifest.cell(row=row, column=2, value=sheet_fingerprint(cells))
 
 
 def _write_readme(ws: Worksheet, tables: Sequence[tuple[str, str]], registry: ParameterRegistry,
@@ -865,6 +883,20 @@ class _Book:
                 f"sheet '{sheet}' is missing", file=self.path,
                 hint=f"{hint} Rename it back: sheets are found by name" if hint
                 else "restore it from a freshly exported workbook: sheets are found by name")
+        for sheet in self.sheetnames:
+            if sheet not in expected and sheet not in (README_SHEET, MANIFEST_SHEET):
+                raise InputError(f"sheet {shown(sheet)} is not part of this workbook", file=self.path,
+                                 hint=extra_sheet_hint(sheet, expected))
+
+    def check_readme(self, manifest: _Manifest) -> None:
+        """A one-line warning when the read-only README sheet was edited (it changes no number)."""
+        if manifest.readme_print is None or README_SHEET not in self.sheetnames:
+            return
+        cells = [(r, c, _to_text(cell.value)) for (r, c), cell in self.grid(README_SHEET).values.items()]
+        if sheet_fingerprint(cells) != manifest.readme_print:
+            warnings.warn(ScenarioWarning(
+                f"{self.path}: README: the README sheet is read-only and was edited; the edits are ignored "
+                "(they change no number)"), stacklevel=3)
 
 
 def _check_signature(path: Path, data: bytes) -> None:
@@ -944,6 +976,8 @@ class _Manifest:
     tables: tuple[tuple[str, str], ...]
     sectors: tuple[str, ...]
     has_scenario: bool
+    sector_prints: Mapping[str, str] = field(default_factory=dict)  # name -> fingerprint (if recorded)
+    readme_print: str | None = None
 
 
 def _read_manifest(book: _Book) -> _Manifest:
@@ -969,6 +1003,8 @@ def _read_manifest(book: _Book) -> _Manifest:
     if cell(1, 1) != MANIFEST_MARK or cell(1, 2) != FORMAT_VERSION:
         raise damaged
     tables, sectors, has_scenario = [], [], None
+    sector_prints: dict[str, str] = {}
+    readme_print = None
     for row in range(2, max_row + 1):
         kind, first, second = cell(row, 1), cell(row, 2), cell(row, 3)
         if kind == "scenario" and first in ("yes", "no") and has_scenario is None:
@@ -977,13 +1013,17 @@ def _read_manifest(book: _Book) -> _Manifest:
             tables.append((first, second))
         elif kind == "sector" and isinstance(first, str) and first:
             sectors.append(first)
+            if isinstance(second, str) and second:
+                sector_prints[first] = second
+        elif kind == "readme" and isinstance(first, str) and first and readme_print is None:
+            readme_print = first
         elif kind is not None:
             raise damaged
     names = [t for t, _ in tables]
     if has_scenario is None or not tables or not sectors or len(set(names)) != len(names) \
             or any(name in RESERVED_SHEETS for name in names):
         raise damaged
-    return _Manifest(tuple(tables), tuple(sectors), has_scenario)
+    return _Manifest(tuple(tables), tuple(sectors), has_scenario, sector_prints, readme_print)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1124,7 +1164,8 @@ def _recentred(cells: dict[str, str], path: Path, row: int) -> dict[str, str]:
     return updated
 
 
-def _read_sectors(book: _Book, expected: Sequence[str]) -> SectorTable:
+def _read_sectors(book: _Book, expected: Sequence[str],
+                  prints: Mapping[str, str] | None = None) -> SectorTable:
     """The sectors sheet, checked like sectors.csv; its names must be the exported ones (read-only)."""
     sheet, path = SECTORS_SHEET, book.path
     book.no_merged_cells(sheet)
@@ -1154,6 +1195,15 @@ def _read_sectors(book: _Book, expected: Sequence[str]) -> SectorTable:
             if value not in YES_NO:
                 raise InputError(f"'{text(column)}' is not yes or no", file=path, where=where(column))
             flags[column] = YES_NO[value]
+        recorded = (prints or {}).get(name)
+        if recorded is not None and recorded != sector_fingerprint(
+                text("label"), text("public_body"), text("default_contributor"), text("description")):
+            first, last = min(cols.values()), max(cols.values())
+            raise InputError(
+                f"sector '{name}' has been edited, but the sectors sheet is read-only", file=path,
+                where=_ref(sheet, f"{get_column_letter(first)}{row}:{get_column_letter(last)}{row}"),
+                hint="restore the exported values (who is a public body, who pays by default, label and "
+                     "description); to change a sector, edit sectors.csv in the library and export again")
         sectors.append(Sector(name, text("label") or name, flags["public_body"],
                               flags["default_contributor"], text("description")))
     names = [s.name for s in sectors]

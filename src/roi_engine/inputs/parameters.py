@@ -10,9 +10,11 @@ Rules checked per row:
 - ``distribution`` is one of :data:`roi_engine.inputs.distributions.DISTRIBUTIONS` (a typo gets a suggestion);
 - the distribution's numbers are consistent (low below high, SD positive, ...);
 - ``value`` lies inside the distribution's support;
-- a probability (unit starting ``probability``, ``share`` or ``proportion``) lies in [0, 1], and so does
-  its distribution's support;
-- money (unit starting ``GBP``) has a valid ``price_year``;
+- a probability (unit whose first word is ``probability``, ``share`` or ``proportion``) lies in [0, 1], and
+  so does its distribution's support;
+- money (unit whose first word is ``GBP``) has a valid ``price_year``;
+- a unit that looks like money or a probability but is not written so (``gbp``, ``£``, ``GBP/QALY``,
+  ``Probability``, ``percent``) is an error (:mod:`roi_engine.inputs.units`);
 - ``source`` is not blank (an unsourced number says ``Assumption: ...``);
 - ``grade`` (optional column), when given, is one of :data:`GRADES`: the kind of evidence behind the number;
 - ``label`` (optional column; every shipped row has one): the parameter's name in words, as board-facing
@@ -34,6 +36,7 @@ from roi_engine.errors import InputError, did_you_mean
 from roi_engine.inputs.distributions import DISTRIBUTIONS, Distribution, DistributionError, build
 from roi_engine.inputs.money import PriceYear, parse_price_year
 from roi_engine.inputs.numbers import parse_number
+from roi_engine.inputs.units import is_money_unit, is_probability_unit, unit_problem
 
 COLUMNS = ("name", "value", "distribution", "p1", "p2", "p3", "p4", "unit", "price_year", "source",
            "notes", "grade", "label")
@@ -95,11 +98,11 @@ class Parameter:
 
     @property
     def is_money(self) -> bool:
-        return self.unit.startswith(MONEY_UNIT_PREFIX)
+        return is_money_unit(self.unit)
 
     @property
     def is_probability(self) -> bool:
-        return self.unit.lower().startswith(PROBABILITY_UNIT_PREFIXES)
+        return is_probability_unit(self.unit)
 
     @property
     def is_assumption(self) -> bool:
@@ -327,8 +330,10 @@ def _parse_row(raw: pd.Series, path: Path, row: int) -> Parameter:
     unit = _cell(raw, "unit")
     if not unit:
         raise InputError(f"'{name}' has no unit", file=path, where=where("unit"))
+    if problem := unit_problem(unit):
+        raise InputError(f"'{name}': {problem[0]}", file=path, where=where("unit"), hint=problem[1])
     low, high = distribution.support
-    if unit.lower().startswith(PROBABILITY_UNIT_PREFIXES):
+    if is_probability_unit(unit):
         if not 0 <= value <= 1:
             raise InputError(f"'{name}' is a probability but its value {value:g} is outside [0, 1]",
                              file=path, where=where("value"))
@@ -344,7 +349,7 @@ def _parse_row(raw: pd.Series, path: Path, row: int) -> Parameter:
 
     price_text = _cell(raw, "price_year")
     price_year = None
-    if unit.startswith(MONEY_UNIT_PREFIX):
+    if is_money_unit(unit):
         if not price_text:
             raise InputError(f"'{name}' is money ({unit}) but has no price year", file=path,
                              where=where("price_year"), hint="e.g. 2023/24 or 2022")

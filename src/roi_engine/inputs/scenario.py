@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, Strict, field_validator
 
 from roi_engine.errors import InputError
+from roi_engine.inputs.correlations import check_correlations
 from roi_engine.inputs.interventions import InterventionLibrary, InterventionSpec
 from roi_engine.inputs.library import shipped_library
 from roi_engine.inputs.local import carry_basis, localise
@@ -266,6 +267,7 @@ def load_scenario_data(data: dict, *, path: str | Path, parameters_dir: str | Pa
             raise InputError("a parameter cannot be correlated with itself", file=path,
                              where=f"correlations[{i}].between")
         correlations.append(RankCorrelation(c.between[0], c.between[1], c.spearman))
+    check_correlations([(c.first, c.second, c.spearman) for c in correlations], path)
     try:
         sharing = SharingRule(spec.sharing.rule, spec.sharing.contributors, spec.sharing.shares)
         sharing.resolve(sectors.names, default_contributors(sectors))
