@@ -120,6 +120,26 @@ def test_bad_input_gives_one_clean_line(tmp_path, case, edit, file, where, phras
     _one_clean_line(_run(root), root / file, where, phrase)
 
 
+NO_EFFECT = "toy_rr,0.8,lognormal,-0.2231435513142097,0.1,,,"
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("case, edit", [
+    ("no effect (relative risk 1)", _edit(TABLE, NO_EFFECT, "toy_rr,1,fixed,,,,,")),
+    ("no one reached", _edit(SCENARIO, 'id = "toy_programme"', 'id = "toy_programme"\nreach = 0')),
+    ("zero baseline risk", _edit(TABLE, "toy_baseline,0.2,beta,20,80,,,", "toy_baseline,0,fixed,,,,,")),
+])
+@pytest.mark.parametrize("draws", ["1", "40"])
+def test_a_run_without_health_gain_prints_no_runtime_warning(tmp_path, case, edit, draws):
+    """No numpy RuntimeWarning reaches stderr: a share of zero health gain is NaN, said without one."""
+    root = copy_toy(tmp_path / "toy")
+    edit(root)
+    result = CliRunner().invoke(main, ["run", str(root / SCENARIO), "--draws", draws, "-q",
+                                       "--out", str(tmp_path / "out")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.stderr, result.stderr
+
+
 def test_bom_in_toml_is_accepted(tmp_path):
     root = copy_toy(tmp_path / "toy")
     path = root / SCENARIO

@@ -32,6 +32,7 @@ import pytest
 from conftest import TOY_DIR, TOY_SCENARIO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl.cell.cell import MergedCell
 
 from roi_engine.errors import InputError
 from roi_engine.inputs.excel import (
@@ -579,13 +580,15 @@ def _apply(workbook: openpyxl.Workbook, mutation: tuple) -> None:
     ws = workbook[sheet]
     if kind == "cell":
         row, col, value = rest
-        ws.cell(row=row, column=col).value = value
+        if not isinstance(ws.cell(row=row, column=col), MergedCell):  # an earlier merge covers it
+            ws.cell(row=row, column=col).value = value
     elif kind == "delete_sheet":
         if len(workbook.sheetnames) > 1:
             workbook.remove(ws)
     elif kind == "rename_heading":
         col, text = rest
-        ws.cell(row=1, column=col).value = text
+        if not isinstance(ws.cell(row=1, column=col), MergedCell):
+            ws.cell(row=1, column=col).value = text
     elif kind == "merge":
         row, col, down, right = rest
         if down or right:

@@ -283,7 +283,9 @@ def _compute(results) -> DeprivationResults:
                 row[f"{metric}_mean"] = float(x[:, e, qi].mean())
             s = summarise(gain[:, e, qi])
             row["health_gain_qalys_p05"], row["health_gain_qalys_p95"] = float(s["p05"]), float(s["p95"])
-            row["share_of_health_gain_mean"] = float(np.nanmean(share_draws[:, e, qi]))
+            defined = share_draws[:, e, qi][np.isfinite(share_draws[:, e, qi])]
+            # NaN when no draw has a health gain (a share of nothing), without numpy's empty-mean warning
+            row["share_of_health_gain_mean"] = float(defined.mean()) if defined.size else np.nan
             row["health_gain_per_100k_mean"] = (row["health_gain_qalys_mean"] / area_pop[qi] * 1e5
                                                 if area_pop[qi] > 0 else np.nan)
             qrows.append(row)
