@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_overlap import SECOND as OVERLAP_SECOND
 
 from roi_engine.analyses.optimise import (
     Budget,
@@ -222,41 +223,8 @@ def test_levels_are_the_engine_on_the_same_draws(small):
         np.testing.assert_allclose(lv.cost_pv[:, columns], pv[..., 0], rtol=1e-10, atol=1e-6)
 
 
-SECOND = """\
-id = "toy_second"
-name = "Second programme acting on the same outcome"
-life_stage = "working age"
-
-[population]
-ages = [22, 35]
-eligible_share = 0.1
-reach = 0.4
-
-[delivery]
-years = [0, 1, 2]
-
-[[costs]]
-payer = "nhs"
-per_participant = "toy_cost"
-
-[[outcomes]]
-id = "episode"
-unit = "episodes"
-baseline = "toy_baseline"
-effect = { relative_risk = 0.7 }
-persistence = { years_full = 1, fade = 1.0 }
-
-  [[outcomes.consequences]]
-  sector = "nhs"
-  value_type = "fiscal"
-  per_unit = "toy_value_nhs"
-  lag = [1.0, 0.5]
-
-  [[outcomes.consequences]]
-  sector = "individuals"
-  value_type = "social"
-  per_unit = ["toy_qaly_loss", "value_of_qaly"]
-"""
+# The overlap tests' second programme, in ages 22-35: it shares outcome 'episode' with toy_programme.
+SECOND = OVERLAP_SECOND.format(low=22, high=35, eligible="0.1", baseline="toy_baseline")
 
 OVERLAP_SCENARIO = """\
 name = "overlap test"

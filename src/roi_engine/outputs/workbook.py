@@ -439,14 +439,7 @@ def _summary_sheet(ws: Worksheet, results: Results) -> SummaryLayout:
     rows = [["Programme code (in the scenario file)", *entities]]
     rows += [[label, *[head.loc[e, key] for e in entities]] for key, (label, _) in SUMMARY_COLUMNS.items()]
     _table(ws, table_row, 1, "Headline table", headings, rows)
-    for i, (_, number_format) in enumerate(SUMMARY_COLUMNS.values()):
-        for j in range(len(entities)):
-            cell = ws.cell(table_row + 3 + i, 2 + j)
-            if number_format and cell.value is not None and not isinstance(cell.value, str):
-                cell.number_format = number_format
-            elif isinstance(cell.value, str):  # 'not within the horizon': wrapped in its own cell
-                cell.alignment = Alignment(wrap_text=True, horizontal="right", vertical="top")
-                ws.row_dimensions[cell.row].height = 30
+    _format_figure_rows(ws, table_row + 3, [f for _, f in SUMMARY_COLUMNS.values()], len(entities))
     for j in range(len(entities)):  # the codes: small, shrunk to their column rather than spilling over
         cell = ws.cell(table_row + 2, 2 + j)
         cell.font = Font(size=8, color="505A5F")
@@ -455,6 +448,22 @@ def _summary_sheet(ws: Worksheet, results: Results) -> SummaryLayout:
     ws.row_dimensions[table_row + 1].height = 15 * max(1, lines)
     _widths(ws, {get_column_letter(c): w for c, w in enumerate(widths, start=1)})
     return SummaryLayout(chart_row, table_row, widths)
+
+
+def _format_figure_rows(ws: Worksheet, first_row: int, formats: Sequence, n_columns: int, *,
+                        tall_over: int = 0) -> None:
+    """Number formats of a table laid out one row per figure (columns from B): row ``i`` takes
+    ``formats[i]``; a text cell ('not within the horizon') wraps in its own cell, and its row is made
+    taller when the text is longer than ``tall_over`` characters."""
+    for i, number_format in enumerate(formats):
+        for j in range(n_columns):
+            cell = ws.cell(first_row + i, 2 + j)
+            if number_format and cell.value is not None and not isinstance(cell.value, str):
+                cell.number_format = number_format
+            elif isinstance(cell.value, str):
+                cell.alignment = Alignment(wrap_text=True, horizontal="right", vertical="top")
+                if len(cell.value) > tall_over:
+                    ws.row_dimensions[cell.row].height = 30
 
 
 def _wrap_across(ws: Worksheet, row: int, last_column: int) -> None:
@@ -483,16 +492,8 @@ def _sharing_sheet(ws: Worksheet, results: Results, sharing) -> tuple[int, int, 
     rows += [[SHARING_COLUMNS[k][0], *[t.loc[s, k] for s in sectors]] for k in keys]
     table_row = row
     row = _table(ws, row, 1, "Cost-sharing table", ["Figure", *[labels.get(s, s) for s in sectors]], rows)
-    for i, k in enumerate(keys):
-        number_format = SHARING_COLUMNS[k][1]
-        for j in range(len(sectors)):
-            cell = ws.cell(table_row + 3 + i, 2 + j)
-            if number_format and cell.value is not None and not isinstance(cell.value, str):
-                cell.number_format = number_format
-            elif isinstance(cell.value, str):  # 'not within the horizon': wrapped in its own cell
-                cell.alignment = Alignment(wrap_text=True, horizontal="right", vertical="top")
-                if len(cell.value) > 12:
-                    ws.row_dimensions[cell.row].height = 30
+    _format_figure_rows(ws, table_row + 3, [SHARING_COLUMNS[k][1] for k in keys], len(sectors),
+                        tall_over=12)
     _wrap_across(ws, TABLE_FIRST_ROW - 3, 1 + len(sectors))  # the note under the header block
     for j in range(len(sectors)):
         cell = ws.cell(table_row + 2, 2 + j)
