@@ -21,7 +21,7 @@ from roi_engine.errors import InputError
 from roi_engine.inputs.accounting import PERSPECTIVES
 from roi_engine.inputs.scenario import load_scenario
 from roi_engine.model.engine import KIND_INDEX, intervention_flows
-from roi_engine.model.evaluation import PER_DRAW_FIELDS, Model
+from roi_engine.model.evaluation import Model, per_draw_arrays
 from roi_engine.model.payback import payback_year
 from roi_engine.results import run
 from roi_engine.results.cube import Results
@@ -49,7 +49,7 @@ def scale_atol(*arrays) -> float:
 def metrics(model: Model, x: np.ndarray) -> dict[str, np.ndarray]:
     """Per-draw total metrics for draws ``x`` (through Results, as a run computes them)."""
     summary = model.evaluate(x)
-    per_draw = {field: getattr(summary, field) for field in PER_DRAW_FIELDS}
+    per_draw = per_draw_arrays(summary)
     names = ("flows_sum", "discounted_sum", "avoided_sum", "participants_sum")
     sums = {f: getattr(summary, f) for f in names}
     results = Results.from_arrays(model, per_draw, sums, model.evaluate(model.base_case()))

@@ -49,6 +49,7 @@ import pandas as pd
 
 from roi_engine.inputs.accounting import KIND_INDEX
 from roi_engine.inputs.deprivation import IMD_EDITION, QUINTILE_LABELS, QUINTILES, gradient_by_quintile
+from roi_engine.model.draw_store import draw_array, draw_blocks
 from roi_engine.results.labels import PORTFOLIO
 from roi_engine.results.metrics import summarise
 
@@ -173,16 +174,44 @@ def available(results) -> bool:
     return bool(int(results.cube.attrs.get("deprivation", 0)))
 
 
-def _split_weights(cube, base: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Cost weights ``(I, Q)`` and benefit weights ``(n, I, Q)`` (each sums to 1 over quintiles)."""
+def _split_weights(cube, base: bool, block: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+    """Cost weights ``(I, Q)`` and benefit weights ``(n, I, Q)`` (each sums to 1 over quintiles), for
+    the draws in ``block``."""
     people = cube["quintile_population"].values * cube["uptake_by_quintile"].values  # (I, Q)
     total = people.sum(axis=1, keepdims=True)
     cost_w = np.divide(people, total, out=np.zeros_like(people), where=total > 0)
-    rr = cube["risk_ratio_base"].values[None] if base else cube["risk_ratio"].values  # (n, I)
+    rr = cube["risk_ratio_base"].values[None] if base else cube["risk_ratio"].values[block]  # (n, I)
     risk = cost_w[None] * gradient_by_quintile(rr)  # (n, I, Q)
     norm = risk.sum(axis=2, keepdims=True)
     benefit_w = np.divide(risk, norm, out=np.zeros_like(risk), where=norm > 0)
     return cost_w, benefit_w
+
+
+def _quintile_quantities(pv: np.ndarray, cost_w: np.ndarray, benefit_w: np.ndarray, weights: np.ndarray,
+                         qaly_value: float) -> dict[str, np.ndarray]:
+    """PV costs, benefits, cash benefits, NPV and health gain by entity and quintile, per draw.
+
+    ``pv`` is ``(n, I, S, K)`` (programmes only), ``cost_w`` ``(I, Q)``, ``benefit_w`` ``(n, I, Q)``,
+    ``weights`` the perspective's ``(S, K)``. Returns ``(n, E, Q)`` arrays, the portfolio (the sum of
+    the programmes) last. [GBP, discounted; health gain in QALYs]
+    """
+    cost = pv[..., KIND_INDEX["cost"]]  # (n, I, S)
+    benefit = pv.copy()
+    benefit[..., KIND_INDEX["cost"]] = 0
+    counted_cost = (cost * weights[:, KIND_INDEX["cost"]]).sum(-1)  # (n, I)
+    counted_benefit = (benefit * weights).sum((-1, -2))  # (n, I)
+    cash = sum((benefit[..., KIND_INDEX[k]] * weights[:, KIND_INDEX[k]]).sum(-1)
+               for k in ("fiscal", "economic"))
+    social = benefit[..., KIND_INDEX["social"]].sum(-1)  # all social value, whatever the perspective
+    q = {
+        "pv_costs": counted_cost[..., None] * cost_w[None],  # (n, I, Q)
+        "pv_benefits": counted_benefit[..., None] * benefit_w,
+        "pv_benefits_cash": cash[..., None] * benefit_w,
+        "health_gain_qalys": social[..., None] * benefit_w / qaly_value,
+    }
+    q = {k: np.concatenate([v, v.sum(axis=1, keepdims=True)], axis=1) for k, v in q.items()}
+    q["npv"] = q["pv_benefits"] - q["pv_costs"]
+    return q
 
 
 def deprivation_results(results) -> DeprivationResults | None:
@@ -207,32 +236,6 @@ def _compute(results) -> DeprivationResults:
     shares = area_pop / area_pop.sum()
     health0 = cube["baseline_health"].values if "baseline_health" in cube else None
 
-    per = {}
-    for base in (False, True):
-        pv = cube["pv_base"].values[None, :-1] if base else cube["pv"].values[:, :-1]  # (n, I, S, K)
-        cost_w, benefit_w = _split_weights(cube, base)
-        cost = pv[..., KIND_INDEX["cost"]]  # (n, I, S)
-        benefit = pv.copy()
-        benefit[..., KIND_INDEX["cost"]] = 0
-        counted_cost = (cost * weights[:, KIND_INDEX["cost"]]).sum(-1)  # (n, I)
-        counted_benefit = (benefit * weights).sum((-1, -2))  # (n, I)
-        cash = sum((benefit[..., KIND_INDEX[k]] * weights[:, KIND_INDEX[k]]).sum(-1)
-                   for k in ("fiscal", "economic"))
-        social = benefit[..., KIND_INDEX["social"]].sum(-1)  # all social value, whatever the perspective
-        q = {
-            "pv_costs": counted_cost[..., None] * cost_w[None],  # (n, I, Q)
-            "pv_benefits": counted_benefit[..., None] * benefit_w,
-            "pv_benefits_cash": cash[..., None] * benefit_w,
-            "health_gain_qalys": social[..., None] * benefit_w / qaly_value,
-        }
-        # append the portfolio (the sum of the programmes) as the last entity
-        q = {k: np.concatenate([v, v.sum(axis=1, keepdims=True)], axis=1) for k, v in q.items()}
-        q["npv"] = q["pv_benefits"] - q["pv_costs"]
-        per[base] = q
-
-    gain = per[False]["health_gain_qalys"]  # (n, E, Q)
-    gain_base = per[True]["health_gain_qalys"]
-
     def indices_of(g):
         with np.errstate(invalid="ignore", divide="ignore"):
             total = g.sum(-1)
@@ -251,7 +254,34 @@ def _compute(results) -> DeprivationResults:
                 out[f"equity_weighted_gain_qalys_eps_{eps:g}"] = ede * area_pop.sum()
         return out
 
-    draw_idx, base_idx = indices_of(gain), indices_of(gain_base)
+    cost_w, benefit_w = _split_weights(cube, True)
+    per = {True: _quintile_quantities(cube["pv_base"].values[None, :-1], cost_w, benefit_w, weights,
+                                      qaly_value)}
+    base_idx = indices_of(per[True]["health_gain_qalys"])
+    # per draw, in blocks of draws (bounded memory): the quantities by quintile, their indices, and
+    # the sums for the mean share of health gain over the draws where it is defined
+    pv_draws = cube["pv"].values
+    n = pv_draws.shape[0]
+    per[False], draw_idx = {}, {}
+    share_sum = share_count = 0
+    for block in draw_blocks(n):
+        cost_w, benefit_w = _split_weights(cube, False, block)
+        q = _quintile_quantities(pv_draws[block, :-1], cost_w, benefit_w, weights, qaly_value)
+        for target, values in ((per[False], q), (draw_idx, indices_of(q["health_gain_qalys"]))):
+            for name, x in values.items():
+                if name not in target:
+                    target[name] = draw_array((n, *x.shape[1:]))
+                target[name][block] = x
+        g = q["health_gain_qalys"]
+        total = g.sum(-1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = g / np.where(total != 0, total, np.nan)
+        finite = np.isfinite(share)
+        share_sum = share_sum + np.where(finite, share, 0.0).sum(axis=0)
+        share_count = share_count + finite.sum(axis=0)
+
+    gain = per[False]["health_gain_qalys"]  # (n, E, Q)
+    gain_base = per[True]["health_gain_qalys"]
     npv_portfolio = per[False]["npv"][:, -1].sum(-1)
     narrows = draw_idx["sii_of_gain_qalys_per_100k"][:, -1] < 0
     rows = []
@@ -269,7 +299,10 @@ def _compute(results) -> DeprivationResults:
                                 f"base case; mean and 90% interval over {results.info.draws:,} draws")
 
     qrows = []
-    share_draws = gain / np.where(gain.sum(-1, keepdims=True) != 0, gain.sum(-1, keepdims=True), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):  # NaN where no draw has a health gain
+        share_mean = np.where(share_count > 0, share_sum / np.maximum(share_count, 1), np.nan)
+    means = {metric: x.mean(axis=0) for metric, x in per[False].items()}  # (E, Q)
+    gain_stats = [summarise(gain[:, e]) for e in range(gain.shape[1])]  # one programme's draws at a time
     cost_w, _ = _split_weights(cube, True)
     part_base = cube["participant_years_base"].values[:, None] * cost_w
     part_base = np.concatenate([part_base, part_base.sum(0, keepdims=True)])
@@ -278,14 +311,13 @@ def _compute(results) -> DeprivationResults:
             row = {"entity": entity, "quintile": quintile, "quintile_label": QUINTILE_LABELS[qi],
                    "area_population": float(area_pop[qi]), "population_share": float(shares[qi]),
                    "participant_years_base": float(part_base[e, qi])}
-            for metric, x in per[False].items():
+            for metric in per[False]:
                 row[f"{metric}_base"] = float(per[True][metric][0, e, qi])
-                row[f"{metric}_mean"] = float(x[:, e, qi].mean())
-            s = summarise(gain[:, e, qi])
-            row["health_gain_qalys_p05"], row["health_gain_qalys_p95"] = float(s["p05"]), float(s["p95"])
-            defined = share_draws[:, e, qi][np.isfinite(share_draws[:, e, qi])]
-            # NaN when no draw has a health gain (a share of nothing), without numpy's empty-mean warning
-            row["share_of_health_gain_mean"] = float(defined.mean()) if defined.size else np.nan
+                row[f"{metric}_mean"] = float(means[metric][e, qi])
+            s = gain_stats[e]
+            row["health_gain_qalys_p05"] = float(s["p05"][qi])
+            row["health_gain_qalys_p95"] = float(s["p95"][qi])
+            row["share_of_health_gain_mean"] = float(share_mean[e, qi])
             row["health_gain_per_100k_mean"] = (row["health_gain_qalys_mean"] / area_pop[qi] * 1e5
                                                 if area_pop[qi] > 0 else np.nan)
             qrows.append(row)
@@ -312,14 +344,18 @@ def _by_sector(cube, results, entities) -> pd.DataFrame:
     """Mean PV costs and benefits (perspective-counted) by entity, quintile and sector."""
     pv_mean = cube["pv"].values[:, :-1].mean(axis=0)  # (I, S, K)
     cost_w, _ = _split_weights(cube, True)
-    _, benefit_w = _split_weights(cube, False)
     weights = results.weights
     counted = pv_mean * weights
     cost = counted[..., KIND_INDEX["cost"]]  # (I, S)
-    # mean of a product: draws of the benefit times their own weights
-    pv = cube["pv"].values[:, :-1] * weights
-    benefit_draws = pv.sum(-1) - pv[..., KIND_INDEX["cost"]]  # (n, I, S)
-    benefit_q = np.einsum("nis,niq->iqs", benefit_draws, benefit_w) / benefit_draws.shape[0]
+    # mean of a product: draws of the benefit times their own weights, in blocks of draws
+    pv_draws = cube["pv"].values
+    benefit_q = 0.0
+    for block in draw_blocks(pv_draws.shape[0]):
+        pv = pv_draws[block, :-1] * weights
+        benefit_draws = pv.sum(-1) - pv[..., KIND_INDEX["cost"]]  # (b, I, S)
+        _, benefit_w = _split_weights(cube, False, block)
+        benefit_q = benefit_q + np.einsum("nis,niq->iqs", benefit_draws, benefit_w)
+    benefit_q = benefit_q / pv_draws.shape[0]
     cost_q = cost[:, None, :] * cost_w[:, :, None]  # (I, Q, S)
     cost_q = np.concatenate([cost_q, cost_q.sum(0, keepdims=True)])
     benefit_q = np.concatenate([benefit_q, benefit_q.sum(0, keepdims=True)])

@@ -70,6 +70,7 @@ from roi_engine.inputs.sharing_rule import (
     default_contributors,
     parse_shares,
 )
+from roi_engine.model.draw_store import draw_array, draw_blocks
 from roi_engine.results.cube import ALL_SECTORS, PORTFOLIO, Results
 from roi_engine.results.metrics import safe_ratio, summarise
 from roi_engine.results.summary import payback_statistics
@@ -217,7 +218,11 @@ def sector_values(results: Results, entity: str = PORTFOLIO) -> dict[str, np.nda
     (:mod:`roi_engine.results.summary`). [GBP, discounted; payback in years]
     """
     _entity_index(results, entity)
-    m = results.summary.draw_metrics.sel(entity=entity, group=list(results.sectors))
+    names = ["pv_costs", "pv_benefits", "pv_benefits_cash", "pv_benefits_social", "payback_year_cash"]
+    groups = list(results.groups)
+    assert groups[:len(results.sectors)] == list(results.sectors)  # the sectors come first
+    # views of the per-draw metrics (no copy: they may be paged to disk)
+    m = results.summary.draw_metrics[names].sel(entity=entity).isel(group=slice(0, len(results.sectors)))
     return {
         "cost": m["pv_costs"].values,
         "benefit": m["pv_benefits"].values,
@@ -272,34 +277,47 @@ def cost_sharing(results: Results, rule: SharingRule | str = "as_modelled", enti
     mask, shares = rule.resolve(sector_names, defaults)
 
     v = sector_values(results, entity)
-    cost, cash, non_cash, benefit = v["cost"], v["cash"], v["non_cash"], v["benefit"]
-    n = cost.shape[0]
-    result = rule_contributions(rule.rule, cost, cash, mask, shares)
-    contribution = result.contribution
-    if rule.rule == "as_modelled":
-        mask = np.any(cost != 0, axis=0)
-    total_cost = cost.sum(axis=1)
-    gap = total_cost - contribution.sum(axis=1)
-    net_modelled = benefit - cost
-    net_rule = cash - contribution
-
-    # Sector rows and the total row share one code path: append the total as sector S.
-    def with_total(x):
-        return np.concatenate([x, x.sum(axis=1, keepdims=True)], axis=1)
-
-    cost_t, cash_t, non_cash_t, benefit_t = map(with_total, (cost, cash, non_cash, benefit))
-    contribution_t, net_modelled_t, net_rule_t = map(with_total, (contribution, net_modelled, net_rule))
+    n, n_sectors = v["cost"].shape
     total_payback = results.summary.draw_metrics["payback_year_cash"].sel(entity=entity, group=ALL_SECTORS)
-    payback_t = np.concatenate([v["payback"], total_payback.values[:, None]], axis=1)
+    # Per draw, a block of draws at a time (each draw's contributions depend on that draw alone):
+    # every quantity by sector with the total appended as sector S, in arrays paged to disk when large.
+    names = ("cost", "cash", "non_cash", "benefit", "contribution", "net_modelled", "net_rule",
+             "net_rule_with_non_cash", "payback", "per_pound")
+    t = {name: draw_array((n, n_sectors + 1)) for name in names}
+    total_cost, gap = np.empty(n), np.empty(n)
+    fallback = 0
+    for block in draw_blocks(n):
+        cost, cash, non_cash, benefit = (np.asarray(v[k][block], dtype=float)
+                                         for k in ("cost", "cash", "non_cash", "benefit"))
+        result = rule_contributions(rule.rule, cost, cash, mask, shares)
+        contribution = result.contribution
+        fallback += int(result.fallback.sum())
+        total_cost[block] = cost.sum(axis=1)
+        gap[block] = total_cost[block] - contribution.sum(axis=1)
+        net_rule = cash - contribution
+        for name, x in (("cost", cost), ("cash", cash), ("non_cash", non_cash), ("benefit", benefit),
+                        ("contribution", contribution), ("net_modelled", benefit - cost),
+                        ("net_rule", net_rule)):
+            t[name][block, :n_sectors] = x
+            t[name][block, n_sectors] = x.sum(axis=1)
+        t["net_rule_with_non_cash"][block] = t["net_rule"][block] + t["non_cash"][block]
+        t["payback"][block, :n_sectors] = v["payback"][block]
+        t["payback"][block, n_sectors] = total_payback.values[block]
+        paying = t["contribution"][block] > 0
+        t["per_pound"][block] = np.where(paying, t["cash"][block] / np.where(
+            paying, t["contribution"][block], 1.0), np.nan)
+    if rule.rule == "as_modelled":
+        mask = np.any(t["cost"][:, :n_sectors] != 0, axis=0)
+    cost_t, cash_t, non_cash_t, benefit_t = (t[k] for k in ("cost", "cash", "non_cash", "benefit"))
+    contribution_t, net_modelled_t, net_rule_t = (t[k] for k in ("contribution", "net_modelled", "net_rule"))
 
     net_m = summarise(net_modelled_t)
     contrib = summarise(contribution_t)
     net_r = summarise(net_rule_t)
     mean_total_cost = float(np.mean(total_cost))
-    payback_stats = payback_statistics(payback_t, results.info.horizon)
+    payback_stats = payback_statistics(t["payback"], results.info.horizon)
     median_payback, p_payback = payback_stats["median"], payback_stats["p_paid_back"]
-    paying = contribution_t > 0
-    per_pound = np.where(paying, cash_t / np.where(paying, contribution_t, 1.0), np.nan)
+    per_pound = t["per_pound"]
 
     frame = pd.DataFrame({
         "sector": [*sector_names, TOTAL],
@@ -323,7 +341,7 @@ def cost_sharing(results: Results, rule: SharingRule | str = "as_modelled", enti
         "net_rule_p95": net_r["p95"],
         "p_net_rule_gt_0": np.mean(net_rule_t > 0, axis=0),
         "cash_benefit_per_pound_rule_median": _nanmedian(per_pound),
-        "net_rule_with_non_cash_mean": (net_rule_t + non_cash_t).mean(axis=0),
+        "net_rule_with_non_cash_mean": t["net_rule_with_non_cash"].mean(axis=0),
     })
     gap_stats = summarise(gap)
     gap_summary = {k: float(gap_stats[k]) for k in ("mean", "median", "p05", "p95")}
@@ -347,9 +365,10 @@ def cost_sharing(results: Results, rule: SharingRule | str = "as_modelled", enti
     return CostSharing(
         table=frame, rule=rule, entity=entity,
         contributors=tuple(s for s, m in zip(sector_names, mask, strict=True) if m),
-        draws={"cost": cost, "cash": cash, "non_cash": non_cash, "contribution": contribution,
-               "net_rule": net_rule, "total_cost": total_cost, "gap": gap},
-        gap=gap_summary, fallback_draws=int(result.fallback.sum()), n_draws=n,
+        draws={"cost": cost_t[:, :n_sectors], "cash": cash_t[:, :n_sectors],
+               "non_cash": non_cash_t[:, :n_sectors], "contribution": contribution_t[:, :n_sectors],
+               "net_rule": net_rule_t[:, :n_sectors], "total_cost": total_cost, "gap": gap},
+        gap=gap_summary, fallback_draws=fallback, n_draws=n,
         currency=info.currency, price_year=info.price_year, perspective=info.perspective,
         horizon=info.horizon,
     )

@@ -22,6 +22,7 @@ from roi_engine.inputs.accounting import CASH_KINDS, KINDS, kind_discount_factor
 from roi_engine.inputs.optimism import optimism_adjustments
 from roi_engine.inputs.population import population_in_band
 from roi_engine.inputs.scenario import Scenario
+from roi_engine.model.draw_store import draw_array
 from roi_engine.model.engine import KIND_INDEX, InterventionPlan, intervention_flows, resolve
 from roi_engine.model.markov import outcome_states
 from roi_engine.model.overlap import find_overlaps, remove_double_counting
@@ -351,6 +352,9 @@ def _price_factor(parameter, deflator, price_year) -> float:
 def simulate(scenario: Scenario, *, progress: Callable[[int], None] | None = None):
     """Run a scenario's Monte Carlo in chunks: the model, per-draw arrays, sums over draws, base case.
 
+    Per-draw arrays are preallocated with :func:`~roi_engine.model.draw_store.draw_array` (on disk
+    once large); ``pv`` has the portfolio (sum over programmes) as its last entity.
+
     Parameters
     ----------
     scenario : Scenario
@@ -367,11 +371,10 @@ def simulate(scenario: Scenario, *, progress: Callable[[int], None] | None = Non
         n = min(spec.chunk_size, spec.draws - start)
         summary = model.evaluate(model.draws(start, start + n, spec.draws))
         sums = _add_sums(sums, summary)
-        for field in PER_DRAW_FIELDS:
-            chunk = getattr(summary, field)
-            if field not in per_draw:  # preallocate once: no copies as draws grow
+        for field, chunk in per_draw_arrays(summary).items():
+            if field not in per_draw:  # preallocate once (on disk when large): no copies as draws grow
                 rows = detail if field == "cumulative_net" else spec.draws
-                per_draw[field] = np.empty((rows, *chunk.shape[1:]))
+                per_draw[field] = draw_array((rows, *chunk.shape[1:]))
             target = per_draw[field]
             if start < target.shape[0]:
                 keep = min(n, target.shape[0] - start)
@@ -381,6 +384,14 @@ def simulate(scenario: Scenario, *, progress: Callable[[int], None] | None = Non
             progress(n)
     base = model.evaluate(model.base_case())
     return model, per_draw, sums, base
+
+
+def per_draw_arrays(summary: ChunkSummary) -> dict[str, np.ndarray]:
+    """A chunk's per-draw fields as a run keeps them: :data:`PER_DRAW_FIELDS`, with the portfolio (the
+    sum over programmes) appended to ``pv`` as its last entity."""
+    out = {field: getattr(summary, field) for field in PER_DRAW_FIELDS}
+    out["pv"] = np.concatenate([summary.pv, summary.pv.sum(axis=1, keepdims=True)], axis=1)
+    return out
 
 
 PER_DRAW_FIELDS = ("pv", "payback", "cumulative_net", "avoided_total", "participants_total", "qalys",
@@ -396,4 +407,4 @@ def _add_sums(sums: dict | None, summary: ChunkSummary) -> dict:
     return sums
 
 
-__all__ = ["Model", "ChunkSummary", "simulate", "YEAR_DETAIL_DRAWS", "KIND_INDEX"]
+__all__ = ["Model", "ChunkSummary", "simulate", "per_draw_arrays", "YEAR_DETAIL_DRAWS", "KIND_INDEX"]

@@ -599,9 +599,9 @@ def _uncertainty_sheet(ws: Worksheet, results: Results) -> None:
                                 aggfunc="first")
     p_net = tidy[tidy["sector"].isin(results.sectors) & (tidy["metric"] == "p_npv_gt_0")] \
         .set_index(["entity", "sector"])["value"]
-    m = results.summary.draw_metrics.sel(group=list(results.sectors))
-    active = ((np.abs(m["pv_costs"].values).max(axis=0) > 0)
-              | (np.abs(m["pv_benefits"].values).max(axis=0) > 0))
+    m = results.summary.draw_metrics[["pv_costs", "pv_benefits"]].sel(group=list(results.sectors))
+    active = ((np.abs(m["pv_costs"]).max("draw").values > 0)
+              | (np.abs(m["pv_benefits"]).max("draw").values > 0))
     rows = []
     for e, entity in enumerate(results.entities):
         for s, sector in enumerate(results.sectors):

@@ -32,6 +32,7 @@ from roi_engine.inputs.accounting import KINDS, PERSPECTIVES, perspective_weight
 from roi_engine.inputs.deprivation import IMD_EDITION, QUINTILES, age_band, quintile_population
 from roi_engine.inputs.optimism import effect_grades
 from roi_engine.inputs.valuation import QALY_PARAMETER
+from roi_engine.model.draw_store import draw_array, draw_blocks
 from roi_engine.model.evaluation import AGGREGATES, BASES, YEAR_DETAIL_DRAWS, simulate
 from roi_engine.results.labels import ALL_SECTORS, PORTFOLIO, PUBLIC
 
@@ -99,7 +100,7 @@ def build_cube(model, per_draw: dict, sums: dict, base) -> xr.Dataset:
     outcome_id = [o[1] for o in model.outcome_labels]
     years = np.arange(spec.horizon)
     data = {
-        "pv": (("draw", "entity", "sector", "kind"), with_portfolio(per_draw["pv"])),
+        "pv": (("draw", "entity", "sector", "kind"), per_draw["pv"]),
         "pv_base": (("entity", "sector", "kind"), with_portfolio(base.pv)[0]),
         "payback": (("draw", "entity", "group", "basis"), per_draw["payback"]),
         "payback_base": (("entity", "group", "basis"), base.payback[0]),
@@ -378,8 +379,8 @@ class Results:
             table = self.parameters.reset_index(drop=True)
             for column in table.columns:
                 cube[f"parameter_{column}"] = (("parameter",), table[column].astype(str).to_numpy())
-        with atomic_output(path) as tmp:
-            cube.to_netcdf(tmp, engine="scipy")
+        with atomic_output(path) as tmp:  # netCDF-4 through h5py: each variable written from its array
+            cube.to_netcdf(tmp, engine="h5netcdf")
         return path
 
     @classmethod
@@ -390,8 +391,8 @@ class Results:
         path = Path(path)
         if path.is_dir():
             path = path / CUBE_FILE
-        with xr.open_dataset(path, engine="scipy") as opened:
-            cube = opened.load()
+        with xr.open_dataset(path, engine="h5netcdf") as opened:
+            cube = _load_bounded(opened)
         columns = [v for v in cube.data_vars if v.startswith("parameter_")]
         parameters = None
         if columns:
@@ -403,6 +404,22 @@ class Results:
             if name in cube:
                 cube[name] = cube[name].astype(str)
         return cls(cube, parameters)
+
+
+def _load_bounded(opened: xr.Dataset) -> xr.Dataset:
+    """A saved cube in memory, with its per-draw variables copied a block of draws at a time into
+    :func:`~roi_engine.model.draw_store.draw_array` arrays (on disk once large)."""
+    per_draw = {}
+    for name, variable in opened.data_vars.items():
+        if variable.dims and variable.dims[0] == "draw":
+            target = draw_array(variable.shape, variable.dtype)
+            for block in draw_blocks(variable.shape[0]):
+                target[block] = variable.isel(draw=block).values
+            per_draw[name] = (variable.dims, target, variable.attrs)
+    cube = opened.drop_vars(list(per_draw)).load()
+    for name, value in per_draw.items():
+        cube[name] = value
+    return cube
 
 
 _INFO_TYPES = {"scenario": str, "area_name": str, "area_code": str, "price_year": str, "currency": str,

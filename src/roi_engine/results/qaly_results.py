@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from roi_engine.inputs.accounting import KIND_INDEX
+from roi_engine.model.draw_store import draw_blocks
 from roi_engine.results.labels import PORTFOLIO
 from roi_engine.results.metrics import safe_ratio, summarise
 
@@ -40,6 +41,20 @@ def qalys_gained(results, base: bool = False) -> np.ndarray:
     return _with_portfolio(q)
 
 
+def counted_cost_benefit(pv: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PV costs and benefits counted by the perspective, all sectors together, per draw and entity.
+
+    ``pv`` is ``(n, E, S, K)``, ``weights`` the perspective's ``(S, K)``; returns two ``(n, E)``
+    arrays, computed in blocks of draws (bounded memory). [GBP, discounted]
+    """
+    cost, benefit = np.empty(pv.shape[:2]), np.empty(pv.shape[:2])
+    for block in draw_blocks(pv.shape[0]):
+        counted = pv[block] * weights
+        cost[block] = counted[..., KIND_INDEX["cost"]].sum(-1)
+        benefit[block] = counted.sum((-1, -2)) - cost[block]
+    return cost, benefit
+
+
 def at_qaly_value(results, value: float = NICE_LOWER) -> pd.DataFrame:
     """Benefit per £1 (all sectors, the run's perspective) with QALYs valued at ``value`` instead.
 
@@ -52,9 +67,7 @@ def at_qaly_value(results, value: float = NICE_LOWER) -> pd.DataFrame:
     out = {}
     for base in (True, False):
         pv = cube["pv_base"].values[None] if base else cube["pv"].values  # (n, E, S, K)
-        counted = pv * results.weights
-        cost = counted[..., KIND_INDEX["cost"]].sum(-1)
-        benefit = counted.sum((-1, -2)) - cost
+        cost, benefit = counted_cost_benefit(pv, results.weights)
         benefit = benefit - qalys_gained(results, base) * (v - value) * counts_health
         out[base] = (benefit, cost)
     ratio_draws = safe_ratio(*out[False])

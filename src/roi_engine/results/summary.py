@@ -24,6 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from roi_engine.inputs.accounting import KIND_INDEX, KINDS
+from roi_engine.model.draw_store import draw_array, draw_blocks
 from roi_engine.results.labels import ALL_SECTORS, PORTFOLIO, PUBLIC
 from roi_engine.results.metrics import safe_ratio, summarise_quantiles
 
@@ -109,27 +110,67 @@ def payback_statistics(years: np.ndarray, horizon: int) -> dict[str, np.ndarray]
     return out
 
 
+def draw_metrics_dataset(pv: xr.DataArray, payback: xr.DataArray, weights: np.ndarray,
+                         public_body: np.ndarray) -> xr.Dataset:
+    """:func:`per_draw_metrics` of every draw, computed in blocks of draws.
+
+    Each metric is an array from :func:`~roi_engine.model.draw_store.draw_array` (on disk once large),
+    so the memory needed is one block's, whatever the number of draws; each draw's metrics depend on
+    that draw alone, so the blocks change no number.
+    """
+    n = pv.sizes["draw"]
+    arrays: dict[str, np.ndarray] = {}
+    part = None
+    for block in draw_blocks(n):
+        part = per_draw_metrics(pv.isel(draw=block), payback.isel(draw=block), weights, public_body)
+        for name, x in part.data_vars.items():
+            if name not in arrays:
+                arrays[name] = draw_array((n, *x.shape[1:]))
+            arrays[name][block] = x.values
+    dims = part[next(iter(part.data_vars))].dims
+    coords = {d: part[d].values for d in dims if d in part.coords and d != "draw"}
+    coords["draw"] = pv["draw"].values
+    return xr.Dataset({k: (dims, v) for k, v in arrays.items()}, coords=coords)
+
+
+def by_entity(x: np.ndarray, statistic) -> dict[str, np.ndarray]:
+    """``statistic`` (a function of a ``(draw, group)`` slab returning arrays by name) for each entity
+    of ``x`` (``(draw, entity, group)``) in turn, stacked on a new entity axis before the group axis:
+    only one entity's draws are copied at a time."""
+    parts = [statistic(x[:, e]) for e in range(x.shape[1])]
+    return {k: np.stack([p[k] for p in parts], axis=-2) for k in parts[0]}
+
+
+def _probabilities(x: np.ndarray) -> dict[str, np.ndarray]:
+    return {"gt_0": np.mean(x > 0, axis=0), "gt_1": np.mean(np.nan_to_num(x, nan=-np.inf) > 1, axis=0)}
+
+
 class Summary:
-    """The statistics of every metric of a run, computed once from its cube."""
+    """The statistics of every metric of a run, computed once from its cube.
+
+    Per-draw metrics (:attr:`draw_metrics`) are computed in blocks of draws and statistics one entity
+    at a time, so memory stays bounded as draws grow (the large arrays are paged to disk).
+    """
 
     def __init__(self, results):
         self.results = results
         cube, info = results.cube, results.info
         self.info = info
-        self.draw_metrics = per_draw_metrics(cube["pv"], cube["payback"], results.weights,
-                                             results.public_body)
+        self.draw_metrics = draw_metrics_dataset(cube["pv"], cube["payback"], results.weights,
+                                                 results.public_body)
         self.base_metrics = per_draw_metrics(cube["pv_base"], cube["payback_base"], results.weights,
                                              results.public_body)
         dims = ("entity", "group")
+        m = self.draw_metrics
         stats = {}
         for name in (*MONEY_METRICS, *RATIO_METRICS):
-            s = draw_statistics(self.draw_metrics[name].values)
+            s = by_entity(m[name].values, draw_statistics)
             stats[name] = xr.concat(
                 [self.base_metrics[name]] + [xr.DataArray(s[k], dims=dims) for k in STATISTICS[1:]],
                 dim=pd.Index(STATISTICS, name="statistic"))
         self.p_paid_back_by_year = {}
         for name in PAYBACK_METRICS:
-            s = payback_statistics(self.draw_metrics[name].values, info.horizon)
+            s = by_entity(m[name].values, lambda x: payback_statistics(x, info.horizon))
             stats[name] = xr.concat(
                 [self.base_metrics[name]] + [xr.DataArray(s[k], dims=dims) for k in STATISTICS[1:]],
                 dim=pd.Index(STATISTICS, name="statistic"))
@@ -139,12 +180,11 @@ class Summary:
                         "group": list(results.groups)})
             stats[f"p_{name.replace('_year', '')}_within_horizon"] = xr.DataArray(s["p_paid_back"],
                                                                                    dims=dims)
-        m = self.draw_metrics
-        stats["p_npv_gt_0"] = (m["npv"] > 0).mean("draw")
-        stats["p_npv_cash_gt_0"] = (m["npv_cash"] > 0).mean("draw")
-        stats["p_benefit_per_pound_gt_1"] = (m["benefit_per_pound"].fillna(-np.inf) > 1).mean("draw")
-        cash_ratio = m["benefit_per_pound_cash"].fillna(-np.inf)
-        stats["p_benefit_per_pound_cash_gt_1"] = (cash_ratio > 1).mean("draw")
+        for name, (key, label) in {"npv": ("gt_0", "p_npv_gt_0"), "npv_cash": ("gt_0", "p_npv_cash_gt_0"),
+                                   "benefit_per_pound": ("gt_1", "p_benefit_per_pound_gt_1"),
+                                   "benefit_per_pound_cash": ("gt_1", "p_benefit_per_pound_cash_gt_1"),
+                                   }.items():
+            stats[label] = xr.DataArray(by_entity(m[name].values, _probabilities)[key], dims=dims)
         self.stats = xr.Dataset(stats).assign_coords(entity=list(results.entities),
                                                      group=list(results.groups))
         participants = cube["participant_years"]
