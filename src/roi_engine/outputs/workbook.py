@@ -599,9 +599,10 @@ def _uncertainty_sheet(ws: Worksheet, results: Results) -> None:
                                 aggfunc="first")
     p_net = tidy[tidy["sector"].isin(results.sectors) & (tidy["metric"] == "p_npv_gt_0")] \
         .set_index(["entity", "sector"])["value"]
-    m = results.summary.draw_metrics[["pv_costs", "pv_benefits"]].sel(group=list(results.sectors))
-    active = ((np.abs(m["pv_costs"]).max("draw").values > 0)
-              | (np.abs(m["pv_benefits"]).max("draw").values > 0))
+    m = results.summary.draw_metrics[["pv_costs", "pv_benefits"]].isel(group=slice(0, len(results.sectors)))
+    active = np.zeros(m["pv_costs"].shape[1:], dtype=bool)  # (entity, sector): pays or gains in some draw
+    for name in ("pv_costs", "pv_benefits"):  # reductions over draws: no per-draw copy
+        active |= (m[name].max("draw").values > 0) | (m[name].min("draw").values < 0)
     rows = []
     for e, entity in enumerate(results.entities):
         for s, sector in enumerate(results.sectors):
