@@ -115,16 +115,30 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
 
 
 def _refuse_what_would_not_fit(scenario) -> None:
-    """One clear refusal, before any work, for a run that would not fit in this machine's memory."""
-    from roi_engine.model.evaluation import Model
-    from roi_engine.results.cube import available_memory_bytes, estimated_peak_bytes
+    """One clear refusal, before any work, for a run that would not fit in this machine's memory or
+    in the scratch folder its per-draw results are paged to."""
+    import shutil
 
-    need = estimated_peak_bytes(Model(scenario), scenario.spec.draws)
-    have = available_memory_bytes()
+    from roi_engine.model.draw_store import scratch_folder
+    from roi_engine.model.evaluation import Model
+    from roi_engine.results.cube import available_memory_bytes, estimated_peak_bytes, estimated_scratch_bytes
+
+    model, draws = Model(scenario), scenario.spec.draws
+    need, have = estimated_peak_bytes(model, draws), available_memory_bytes()
     if have is not None and need > 0.8 * have:
-        raise InputError(f"{scenario.spec.draws:,} draws would need about {need / 2**30:.1f} GiB of memory; "
+        raise InputError(f"{draws:,} draws would need about {need / 2**30:.1f} GiB of memory; "
                          f"{have / 2**30:.1f} GiB is available", where="--draws",
                          hint="use fewer draws (10,000 to 50,000 give stable means and intervals)")
+    folder = scratch_folder()
+    disk, free = estimated_scratch_bytes(model, draws), None
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        pass
+    if free is not None and disk > 0.9 * free:
+        raise InputError(f"{draws:,} draws would need about {disk / 2**30:.1f} GiB of scratch space in "
+                         f"{folder}; {free / 2**30:.1f} GiB is free", where="--draws",
+                         hint="use fewer draws, or set ROI_ENGINE_SCRATCH to a folder with more space")
 
 
 @main.command()

@@ -270,7 +270,7 @@ def _compute(results) -> DeprivationResults:
         for target, values in ((per[False], q), (draw_idx, indices_of(q["health_gain_qalys"]))):
             for name, x in values.items():
                 if name not in target:
-                    target[name] = draw_array((n, *x.shape[1:]))
+                    target[name] = draw_array((n, *x.shape[1:]), by_column=True)
                 target[name][block] = x
         g = q["health_gain_qalys"]
         total = g.sum(-1, keepdims=True)

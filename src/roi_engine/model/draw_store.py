@@ -33,8 +33,12 @@ def scratch_folder() -> Path:
     return Path(os.environ.get("ROI_ENGINE_SCRATCH") or tempfile.gettempdir())
 
 
-def draw_array(shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
+def draw_array(shape: tuple[int, ...], dtype=np.float64, *, by_column: bool = False) -> np.ndarray:
     """An uninitialised array of ``shape`` (draws first), in memory or memory-mapped on disk.
+
+    ``by_column=True`` stores it with the draws last (each column's draws contiguous) and returns the
+    draws-first view of it: the layout for statistics over draws one column at a time (quantiles
+    then read one contiguous run per column, not every row of a strided array).
 
     Raises
     ------
@@ -42,6 +46,8 @@ def draw_array(shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
         When the scratch folder cannot hold it (one line naming the folder and the size).
     """
     dtype = np.dtype(dtype)
+    if by_column:
+        return np.moveaxis(draw_array((*shape[1:], shape[0]), dtype), -1, 0)
     size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if size <= IN_MEMORY_BYTES:
         return np.empty(shape, dtype=dtype)

@@ -32,7 +32,7 @@ from roi_engine.inputs.accounting import KINDS, PERSPECTIVES, perspective_weight
 from roi_engine.inputs.deprivation import IMD_EDITION, QUINTILES, age_band, quintile_population
 from roi_engine.inputs.optimism import effect_grades
 from roi_engine.inputs.valuation import QALY_PARAMETER
-from roi_engine.model.draw_store import draw_array, draw_blocks
+from roi_engine.model.draw_store import BLOCK_DRAWS, draw_array, draw_blocks
 from roi_engine.model.evaluation import AGGREGATES, BASES, YEAR_DETAIL_DRAWS, simulate
 from roi_engine.results.labels import ALL_SECTORS, PORTFOLIO, PUBLIC
 
@@ -428,16 +428,26 @@ _INFO_TYPES = {"scenario": str, "area_name": str, "area_code": str, "price_year"
 
 
 def estimated_peak_bytes(model, draws: int) -> int:
-    """A run's peak memory, estimated from what it keeps per draw (the cube, its derived metrics and
-    the per-draw table) plus one chunk's working arrays. [bytes]"""
+    """A run's peak memory, estimated: one chunk's working arrays, one block's per-draw metrics, and
+    what still grows with the draws (statistics copy one entity's draws at a time; the large per-draw
+    arrays themselves are paged to disk, :func:`estimated_scratch_bytes`). [bytes]"""
     spec = model.scenario.spec
     entities, sectors = len(model.plans) + 1, len(model.scenario.sectors)
     groups = sectors + len(AGGREGATES)
-    per_draw = (entities * sectors * 4 + entities * groups * 2 + len(model.outcome_labels)
-                + len(model.plans)) * 8
-    derived = 14 * entities * groups * 8 + entities * 12 * 16  # metrics, draws.csv frame and text
     chunk = min(spec.chunk_size, draws) * entities * groups * 2 * spec.horizon * 8 * 3
-    return int(draws * (per_draw + derived) * 1.5 + chunk + 200 * 2**20)
+    block = min(BLOCK_DRAWS, draws) * entities * groups * 8 * 14 * 2
+    growing = draws * (groups * 8 * 4 + sectors * 8 * 12 + len(model.outcome_labels) * 8 * 3)
+    return int(chunk + block + growing + 200 * 2**20)
+
+
+def estimated_scratch_bytes(model, draws: int) -> int:
+    """Disk the per-draw arrays of a run need once paged (:mod:`roi_engine.model.draw_store`). [bytes]"""
+    entities, sectors = len(model.plans) + 1, len(model.scenario.sectors)
+    groups = sectors + len(AGGREGATES)
+    per_draw = (entities * sectors * 4 + entities * groups * 2 + 13 * entities * groups
+                + len(model.outcome_labels) + 3 * len(model.plans) + 12 * (sectors + 1)
+                + 5 * entities * 5 + 6 * entities) * 8
+    return int(draws * per_draw)
 
 
 def available_memory_bytes() -> int | None:

@@ -53,11 +53,12 @@ def nan_quantiles(x: np.ndarray, q, method: str = "linear") -> np.ndarray:
     some, every = nan.any(axis=0), nan.all(axis=0)
     out = np.full((q.size, flat.shape[1]), np.nan)
     clean = ~some
+    columns = flat.T  # (column, draw): one contiguous run per column when stored by column
     if flat.shape[0] and clean.any():
-        out[:, clean] = np.quantile(flat[:, clean], q.ravel(), axis=0, method=method)
+        out[:, clean] = np.quantile(columns[clean], q.ravel(), axis=1, method=method)
     mixed = some & ~every
     if mixed.any():
-        out[:, mixed] = np.nanquantile(flat[:, mixed], q.ravel(), axis=0, method=method)
+        out[:, mixed] = np.nanquantile(columns[mixed], q.ravel(), axis=1, method=method)
     return out.reshape(q.shape + x.shape[1:])
 
 

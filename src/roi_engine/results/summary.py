@@ -125,7 +125,7 @@ def draw_metrics_dataset(pv: xr.DataArray, payback: xr.DataArray, weights: np.nd
         part = per_draw_metrics(pv.isel(draw=block), payback.isel(draw=block), weights, public_body)
         for name, x in part.data_vars.items():
             if name not in arrays:
-                arrays[name] = draw_array((n, *x.shape[1:]))
+                arrays[name] = draw_array((n, *x.shape[1:]), by_column=True)
             arrays[name][block] = x.values
     dims = part[next(iter(part.data_vars))].dims
     coords = {d: part[d].values for d in dims if d in part.coords and d != "draw"}
