@@ -49,7 +49,7 @@ def test_peak_memory_is_bounded_by_chunking(toy_scenario):
 
 
 REAL_SCENARIO = """\
-name = "Memory check: five programmes, one Markov model, one overlap"
+name = "Memory check: four programmes, one Markov model, one overlap"
 area = "E08000025"
 horizon = 10
 price_year = "2023/24"
@@ -74,10 +74,6 @@ reach = 0.1
 [[interventions]]
 id = "collaborative_care_ltc_markov"
 reach = 0.5
-
-[[interventions]]
-id = "debt_advice"
-reach = 0.05
 """
 
 
@@ -111,11 +107,11 @@ def test_peak_memory_of_a_whole_real_run_is_bounded(tmp_path):
     path = tmp_path / "memory.toml"
     path.write_text(REAL_SCENARIO, encoding="utf-8")
     scenario = load_scenario(path)
-    assert len(scenario.interventions) == 5
+    assert len(scenario.interventions) == 4
     peak_whole_run_bytes(scenario.with_settings(draws=200), tmp_path / "warm-up")
     small, small_time = peak_whole_run_bytes(scenario.with_settings(draws=SMALL), tmp_path / "small")
     large, large_time = peak_whole_run_bytes(scenario.with_settings(draws=LARGE), tmp_path / "large")
-    print(f"\npeak traced memory of a whole run (5 programmes, horizon 10, chunk 10,000): "
+    print(f"\npeak traced memory of a whole run (4 programmes, horizon 10, chunk 10,000): "
           f"{SMALL:,} draws {small / 2**20:.1f} MiB ({small_time:.1f} s), "
           f"{LARGE:,} draws {large / 2**20:.1f} MiB ({large_time:.1f} s), ratio {large / small:.2f}")
     assert large <= MAX_RATIO * small, (
