@@ -117,7 +117,10 @@ class Workspace:
         """Validate ``form`` into a scenario through the CLI's loaders; returns (data, scenario, warnings)."""
         from roi_engine.inputs.scenario import ScenarioWarning, load_scenario_data
 
-        data = scenario_data(form, base_data, self.base.sectors, draws=draws)
+        try:
+            data = scenario_data(form, base_data, self.base.sectors, draws=draws)
+        except InputError as exc:
+            raise FormError(exc, form) from None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ScenarioWarning)
             try:
@@ -278,7 +281,7 @@ def create_app(scenario_path: str | Path = "default") -> Starlette:
             missing = a_name if a is None else b_name
             raise InputError(f"no saved variant called '{missing}'", where="compare",
                              hint="save two runs as variants first, then pick them")
-        return ws.render("compare.html.j2", a_name=a_name, b_name=b_name, a=a, b=b, table=compare_rows(a, b),
+        return ws.render("compare.html.j2", a_name=a_name, b_name=b_name, a=a, b=b, rows=compare_rows(a, b),
                          variants=list(ws.store.variants))
 
     async def upload(request: Request) -> Response:
