@@ -50,7 +50,8 @@ def form_fields(app, **changes) -> dict:
     for p in form.programmes:
         if p.on:
             fields[f"on_{p.id}"] = "1"
-        fields[f"reach_{p.id}"], fields[f"uptake_{p.id}"], fields[f"years_{p.id}"] = p.reach, p.uptake, p.years
+        fields[f"reach_{p.id}"], fields[f"uptake_{p.id}"] = p.reach, p.uptake
+        fields[f"years_{p.id}"] = p.years
     fields.update(changes)
     return fields
 
