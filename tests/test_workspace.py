@@ -128,6 +128,14 @@ def test_a_partial_name_that_fits_one_area_is_that_area_and_an_ambiguous_one_say
     assert "Manchester (E08000003)" in row[2]
 
 
+def test_a_scenario_moved_to_another_area_is_renamed_for_it(app, client):
+    token, page = run_form(client, app, area="Manchester (E08000003)")
+    run = app.state.workspace.store.run(token)
+    assert run.data["name"] == "Manchester prevention portfolio, 2024-2027"
+    assert "Birmingham" not in run.data["description"] and not run.warnings
+    assert "Manchester prevention portfolio" in page.text
+
+
 def test_a_bad_reach_names_the_programme(app, client):
     response = client.post("/run", data=form_fields(app, reach_debt_advice="lots"))
     assert response.status_code == 400

@@ -223,6 +223,7 @@ def create_app(scenario_path: str | Path = "default") -> Starlette:
         done = ws.finish(form, data, scenario, said, workbook, workbook_name)
         if full:
             job = ws.store.start_job(scenario, done)
+            job.chunk = min(scenario.spec.chunk_size, scenario.spec.draws)
             return RedirectResponse(f"/jobs/{job.token}", status_code=303)
         run = done(*await run_in_threadpool(execute, scenario))
         return RedirectResponse(f"/?run={run.token}#results", status_code=303)
@@ -235,7 +236,7 @@ def create_app(scenario_path: str | Path = "default") -> Starlette:
             return RedirectResponse(f"/?run={job.run_token}#results", status_code=303)
         error = error_item(job.error) if job.error is not None else None
         elapsed = time.perf_counter() - job.started
-        return ws.render("job.html.j2", job=job, error=error, elapsed=elapsed,
+        return ws.render("job.html.j2", job=job, error=error, elapsed=elapsed, chunk=job.chunk,
                          status=200 if error is None else 400)
 
     def chart_png(request: Request) -> Response:

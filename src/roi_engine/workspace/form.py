@@ -172,6 +172,23 @@ def resolve_area(text: str) -> Area:
                          hint=f"did you mean {names}?" if names else exc.hint) from None
 
 
+def _rename_for(data: dict[str, Any], area: Area) -> None:
+    """A scenario moved to another area keeps its name with the new area's in place of the old one's
+    (the name titles the report: Manchester's must not say "Birmingham"), as ``roi-engine init`` names it."""
+    try:
+        old = find_area(str(data.get("area", "")))
+    except InputError:
+        return
+    if old.code == area.code:
+        return
+    for key in ("name", "description"):
+        text = data.get(key)
+        if isinstance(text, str) and old.name in text:
+            data[key] = text.replace(old.name, area.name)
+    if isinstance(data.get("name"), str) and area.name not in data["name"]:
+        data["name"] = f"{area.name}: {data['name']}"
+
+
 def _number(text: str, where: str, *, low: float = 0.0, high: float = 1.0) -> float:
     value = text.strip().replace(",", "")
     scale = 1.0
@@ -214,6 +231,7 @@ def scenario_data(form: FormState, base: Mapping[str, Any], sectors, *, draws: i
     """
     data = copy.deepcopy(dict(base))
     area = resolve_area(form.area)
+    _rename_for(data, area)
     data["area"] = area.code
     try:
         data["horizon"] = int(form.horizon)

@@ -51,6 +51,8 @@ class Job:
     run_token: str = ""
     error: InputError | None = None
     started: float = field(default_factory=time.perf_counter)
+    stage: str = "sampling the inputs and running the model"
+    chunk: int = 0
 
     @property
     def fraction(self) -> float:
@@ -134,8 +136,10 @@ class Store:
         with self._lock:
             self.jobs[job.token] = job
 
-        def advance(n: int) -> None:
+        def advance(n: int) -> None:  # called after each chunk of draws (the scenario's chunk_size)
             job.done += int(n)
+            if job.done >= job.total:
+                job.stage = "building the summary and cost-sharing tables"
 
         def work() -> None:
             try:
