@@ -81,11 +81,13 @@ def table_rows(page, table_id: str) -> dict[str, list[str]]:
 
 
 def quick_run(page) -> float:
-    """Press 'Quick run' and wait for the results; returns the seconds the browser waited."""
+    """Press 'Quick run' and wait for the results and their charts; returns the seconds the browser
+    waited (and keeps the time to the headline in ``TIMINGS['headline']``)."""
     start = time.perf_counter()
-    with page.expect_navigation():
+    with page.expect_navigation(wait_until="domcontentloaded"):
         page.click("#run-quick")
     page.wait_for_selector("#headline-society")
+    TIMINGS["headline"] = time.perf_counter() - start
     page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
     return time.perf_counter() - start
 
@@ -119,9 +121,11 @@ def test_pick_an_area_change_a_reach_run_and_agree_with_the_cli(server, page, tm
 
     page.fill("#reach_kiva_anti_bullying", "0.25")
     TIMINGS["browser"] = quick_run(page)
+    headline_seconds = TIMINGS["headline"]
     TIMINGS["server"] = float(page.text_content("#server-seconds"))
-    print(f"\nworkspace quick run, 2,000 draws: server {TIMINGS['server']:.2f} s, browser (click to page "
-          f"and charts loaded) {TIMINGS['browser']:.2f} s; first run {TIMINGS['first']:.2f} s")
+    print(f"\nworkspace quick run, 2,000 draws: server {TIMINGS['server']:.2f} s; browser: click to "
+          f"headline {headline_seconds:.2f} s, to every chart loaded {TIMINGS['browser']:.2f} s; "
+          f"first run {TIMINGS['first']:.2f} s")
     headline = page.text_content("#headline-society")
     sharing = table_rows(page, "table-sharing-rule")
     assert page.input_value("#reach_kiva_anti_bullying") == "0.25"
@@ -129,6 +133,9 @@ def test_pick_an_area_change_a_reach_run_and_agree_with_the_cli(server, page, tm
     assert sharing["Total"][2] != first_sharing["Total"][2]
     page.screenshot(path=str(IMAGES / "workspace_results.png"))
     page.locator("#table-sharing-rule").screenshot(path=str(IMAGES / "workspace_sharing.png"))
+    page.locator("#h-who-pays").scroll_into_view_if_needed()
+    page.evaluate("document.getElementById('h-who-pays').scrollIntoView()")
+    page.screenshot(path=str(IMAGES / "workspace_who_pays.png"))
 
     # the same inputs, draws and seed through the command line
     toml = download(page, "#download-scenario", tmp_path)
