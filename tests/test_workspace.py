@@ -198,6 +198,9 @@ def test_an_edited_workbook_with_a_typo_is_shown_at_its_cell_then_a_good_one_run
     assert sheet["A1"].value == "name" and sheet["B1"].value == "value"
     good = io.BytesIO()
     sheet["B2"].value = float(sheet["B2"].value)
+    draws = next(r for r in book["Scenario"].iter_rows(max_col=2) if r[0].value == "draws")[1]
+    assert draws.value == 2000  # the run on screen
+    draws.value = 12000
     book.save(good)
     sheet["B2"].value = "0.l5"
     bad = io.BytesIO()
@@ -213,6 +216,8 @@ def test_an_edited_workbook_with_a_typo_is_shown_at_its_cell_then_a_good_one_run
     assert response.status_code == 303
     page = client.get(response.headers["location"]).text
     assert "board pack.xlsx" in page and 'name="use_workbook"' in page
+    assert "Full run (12,000 draws" in page  # the workbook's own draw count; run at 2,000 first
+    assert "2,000 draws, computed in" in page
 
 
 def test_downloads_are_what_the_cli_writes(app, client):
@@ -270,3 +275,9 @@ def test_serve_warns_off_loopback_and_prints_the_url(monkeypatch):
     assert result.exit_code == 0 and "warning: listening on 0.0.0.0" in result.output
     result = CliRunner().invoke(main, ["serve", "no-such-scenario"])
     assert result.exit_code == 2 and "file not found" in result.output
+
+
+def test_only_the_loopback_host_names_are_answered_when_asked():
+    app = create_app("default", allowed_hosts=["127.0.0.1", "localhost"])
+    assert TestClient(app, base_url="http://127.0.0.1:8765").get("/").status_code == 200
+    assert TestClient(app, base_url="http://evil.example:8765").get("/").status_code == 400

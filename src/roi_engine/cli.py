@@ -549,8 +549,9 @@ def serve(scenario: Path, host: str, port: int) -> None:
     except ImportError as exc:
         raise InputError(f"the workspace needs the 'web' extra ({exc.name} is not installed)",
                          where="serve", hint="pip install 'roi-engine[web]'") from None
-    app = create_app(scenario)
-    if not is_loopback(host):
+    loopback = is_loopback(host)
+    app = create_app(scenario, allowed_hosts=["127.0.0.1", "localhost", "[::1]", "::1"] if loopback else None)
+    if not loopback:
         click.echo(f"roi-engine: warning: listening on {host}: other machines on the network can open the "
                    "workspace and run models on this computer; it has no log-in. Use the default "
                    "127.0.0.1 unless you mean it.", err=True)

@@ -143,9 +143,12 @@ class Workspace:
             path.write_text(toml_text({**data, **folders}), encoding="utf-8")
             return load_scenario_with_workbook(path, workbook)
 
-    def finish(self, form, data, scenario, said, workbook=None, workbook_name="", form_from_run=False):
+    def finish(self, form, data, scenario, said, workbook=None, workbook_name="", form_from_run=False,
+               full_draws=None):
         def done(results, sharing, seconds, run_said):
             shown = form_from_scenario(scenario) if form_from_run else form
+            if full_draws is not None:
+                shown.full_draws = full_draws
             return self.store.add_run(form=shown, data=data, scenario=scenario, results=results,
                                       sharing=sharing, seconds=seconds, workbook=workbook,
                                       workbook_name=workbook_name, warnings=said + run_said)
@@ -188,8 +191,13 @@ class FormError(Exception):
         self.file_label, self.upload_token = file_label, upload_token
 
 
-def create_app(scenario_path: str | Path = "default") -> Starlette:
-    """The workspace application for ``scenario_path`` (a scenario TOML or a shipped scenario's name)."""
+def create_app(scenario_path: str | Path = "default", *, allowed_hosts: list[str] | None = None) -> Starlette:
+    """The workspace application for ``scenario_path`` (a scenario TOML or a shipped scenario's name).
+
+    ``allowed_hosts``: the ``Host`` headers answered (others get 400), so that a web page elsewhere
+    cannot reach a workspace on this machine through a DNS name pointed at 127.0.0.1; ``None``
+    answers any (the tests' client).
+    """
     ws = Workspace(scenario_path)
 
     def index(request: Request) -> Response:
@@ -322,6 +330,7 @@ def create_app(scenario_path: str | Path = "default") -> Starlette:
                         interventions = Path(next(iter(ws.base.library.paths.values()))).parent
                         scenario = load_workbook_scenario(inputs, interventions_dir=interventions)
                         data = dict(inputs.scenario_data)
+                        full_draws = scenario.spec.draws
                         scenario = scenario.with_settings(draws=QUICK_DRAWS)
                         data["draws"] = QUICK_DRAWS
                     else:
@@ -341,7 +350,8 @@ def create_app(scenario_path: str | Path = "default") -> Starlette:
             said += more
             run = ws.finish(form, data, scenario, said, inputs, label)(*execute(scenario))
         else:
-            run = ws.finish(form, data, scenario, said, inputs, label, form_from_run=True)(*execute(scenario))
+            run = ws.finish(form, data, scenario, said, inputs, label, form_from_run=True,
+                            full_draws=full_draws)(*execute(scenario))
         return RedirectResponse(f"/?run={run.token}#results", status_code=303)
 
     def _run_or_404(request: Request) -> Run:
@@ -386,7 +396,13 @@ def create_app(scenario_path: str | Path = "default") -> Starlette:
     ]
     handlers = {FormError: on_form_error, InputError: on_input_error, UploadTooLarge: on_too_large,
                 HTTPException: on_http, Exception: on_unexpected}
-    app = Starlette(routes=routes, exception_handlers=handlers)
+    middleware = []
+    if allowed_hosts is not None:
+        from starlette.middleware import Middleware
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
+    app = Starlette(routes=routes, exception_handlers=handlers, middleware=middleware)
     app.state.workspace = ws
     return app
 

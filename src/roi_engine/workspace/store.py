@@ -18,8 +18,9 @@ from typing import Any
 
 from roi_engine.errors import InputError
 
-MAX_RUNS = 40
-MAX_VARIANTS = 20
+MAX_RUNS = 12
+"""Runs kept (a 10,000-draw run holds tens of MB); saved variants are kept beyond this."""
+MAX_VARIANTS = 10
 
 
 @dataclass
