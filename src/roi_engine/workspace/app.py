@@ -304,13 +304,18 @@ def create_app(scenario_path: str | Path = "default", *, allowed_hosts: list[str
             body += chunk
             if len(body) > MAX_UPLOAD_BYTES:
                 raise UploadTooLarge()
-        request._body = bytes(body)  # parsed from memory below; nothing has touched the disk
-        fields = await request.form(max_files=1, max_fields=20)
+        whole = bytes(body)
+
+        async def replay() -> dict:  # the counted body, parsed from memory; nothing has touched the disk
+            return {"type": "http.request", "body": whole, "more_body": False}
+
+        fields = await Request(request.scope, replay).form(max_files=1, max_fields=20)
         item = fields.get("workbook")
         if not isinstance(item, UploadFile):
             raise InputError("choose a workbook (.xlsx) to upload", where="upload")
         label = shown_name(item.filename)
         content = await item.read()
+        await item.close()
         origin = ws.store.run(str(fields.get("from", ""))) or None
         return await run_in_threadpool(_run_upload, request, content, label, origin)
 
