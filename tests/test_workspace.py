@@ -281,3 +281,18 @@ def test_only_the_loopback_host_names_are_answered_when_asked():
     app = create_app("default", allowed_hosts=["127.0.0.1", "localhost"])
     assert TestClient(app, base_url="http://127.0.0.1:8765").get("/").status_code == 200
     assert TestClient(app, base_url="http://evil.example:8765").get("/").status_code == 400
+
+
+def test_serve_a_parameter_workbook_runs_on_its_parameters(tmp_path):
+    book = tmp_path / "leeds.xlsx"
+    result = CliRunner().invoke(main, ["params", "export", "--out", str(book), "--scenario", "default"])
+    assert result.exit_code == 0, result.output
+    app = create_app(book)
+    client = TestClient(app, raise_server_exceptions=False)
+    page = client.get("/").text
+    assert 'name="use_workbook" value="1" checked' in page and "leeds.xlsx" in page
+    workbook_token = re.search(r'name="workbook" value="([\w-]+)"', page).group(1)
+    token, page = run_form(client, app, use_workbook="1", workbook=workbook_token)
+    run = app.state.workspace.store.run(token)
+    assert run.workbook is not None and run.workbook_name == "leeds.xlsx"
+    assert "parameters from the workbook" in page.text

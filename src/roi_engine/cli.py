@@ -535,7 +535,8 @@ def audit(scenario: Path, out_path: Path | None, params_source: Path | None, lib
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True,
               help="Port to listen on (0: any free port).")
 def serve(scenario: Path, host: str, port: int) -> None:
-    """Start the commissioner's workspace in the browser, from SCENARIO (default: the shipped 'default').
+    """Start the commissioner's workspace in the browser, from SCENARIO (a TOML, a parameter workbook with
+    its Scenario sheet, or a shipped scenario's name; default: 'default').
 
     \b
     Examples:

@@ -97,15 +97,24 @@ class Workspace:
     """The starting scenario, the library it reads, and the store of runs."""
 
     def __init__(self, scenario_path: str | Path = "default") -> None:
-        from roi_engine.inputs.library import resolve_scenario
+        from roi_engine.inputs.excel import is_workbook, load_workbook_scenario, read_workbook
+        from roi_engine.inputs.library import find_library, resolve_scenario
         from roi_engine.inputs.scenario import load_scenario
         from roi_engine.inputs.specs import read_toml
 
         self.path = resolve_scenario(scenario_path)
-        self.base = load_scenario(self.path)
-        self.data = read_toml(self.path)
-        self.form = form_from_scenario(self.base)
         self.store = Store()
+        self.workbook_token = ""
+        if is_workbook(self.path):  # as `roi-engine run BOOK.xlsx`: its Scenario sheet and parameters
+            inputs = read_workbook(self.path)
+            library = find_library(None, self.path.parent, Path.cwd())
+            self.base = load_workbook_scenario(inputs, interventions_dir=library.interventions)
+            self.data = dict(inputs.scenario_data, interventions_dir=str(library.interventions))
+            self.workbook_token = self.store.add_upload(inputs, self.path.name)
+        else:
+            self.base = load_scenario(self.path)
+            self.data = read_toml(self.path)
+        self.form = form_from_scenario(self.base)
         self.areas = [str(a) for a in list_areas()]
         self.env = _environment()
         self.css = REPORT_CSS.read_text(encoding="utf-8") + (TEMPLATES / "workspace.css").read_text(
@@ -171,8 +180,10 @@ class Workspace:
             upload_token = upload_token or next(
                 (t for t, (inputs, _n) in self.store.uploads.items() if inputs is run.workbook), "")
             workbook_name = run.workbook_name
-        elif upload_token and self.store.upload(upload_token):
-            workbook_name = self.store.upload(upload_token)[1]
+        else:
+            upload_token = upload_token or (self.workbook_token if run is None else "")
+            found = self.store.upload(upload_token)
+            workbook_name = found[1] if found else ""
         return self.render(
             "page.html.j2", status=status, form=form, run=run, result=page_context(run) if run else None,
             errors=list(errors), areas=self.areas, perspectives=PERSPECTIVES, rules=RULES,
@@ -192,7 +203,8 @@ class FormError(Exception):
 
 
 def create_app(scenario_path: str | Path = "default", *, allowed_hosts: list[str] | None = None) -> Starlette:
-    """The workspace application for ``scenario_path`` (a scenario TOML or a shipped scenario's name).
+    """The workspace application for ``scenario_path``: a scenario TOML, a shipped scenario's name, or a
+    parameter workbook with its Scenario sheet (its parameters are then used until unticked).
 
     ``allowed_hosts``: the ``Host`` headers answered (others get 400), so that a web page elsewhere
     cannot reach a workspace on this machine through a DNS name pointed at 127.0.0.1; ``None``
