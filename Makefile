@@ -16,14 +16,15 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs,web]"
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/roi-engine run scenarios/default.toml --out results/default
 
 # Debian packages some tests need: headless Chromium for the browser tests of the HTML report
-# (tests/test_report.py). Installing needs root or sudo; without either this says so and carries on,
+# (tests/test_report.py) and of the workspace (tests/test_workspace_browser.py, through Playwright's
+# Python package with this system browser: Playwright's own browser download is never used). Installing needs root or sudo; without either this says so and carries on,
 # and the tests that need a missing program are listed at the end of the run.
 platform:
 	@if [ -x "$(CHROMIUM)" ]; then echo "platform: chromium present ($(CHROMIUM))"; \

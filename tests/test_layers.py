@@ -1,5 +1,7 @@
 """The package layout mirrors the flow: inputs -> model -> results -> analyses -> outputs -> cli.
 
+The workspace (``roi_engine.workspace.*``, ``roi-engine serve``) sits in the top layer with the CLI.
+
 A module may import from its own layer or a lower one, never a higher one, and the import graph has
 no cycles. Base modules (errors, atomic) sit below everything.
 """
@@ -26,7 +28,7 @@ def module_name(path: Path) -> str:
 def layer_of(module: str) -> str:
     if module in BASE:
         return "base"
-    if module in ("roi_engine.cli", "roi_engine.__main__"):
+    if module in ("roi_engine.cli", "roi_engine.__main__") or module.startswith("roi_engine.workspace"):
         return "cli"
     part = module.split(".")[1]
     if part not in LAYERS:
@@ -71,7 +73,10 @@ def test_no_module_imports_a_higher_layer():
     for module, targets in import_graph().items():
         rank = LAYERS.index(layer_of(module))
         for target in sorted(targets):
-            if target.startswith("roi_engine.") and target.count(".") == 1 and target.split(".")[1] in LAYERS:
+            if target == "roi_engine.workspace":
+                target_layer = "cli"
+            elif (target.startswith("roi_engine.") and target.count(".") == 1
+                  and target.split(".")[1] in LAYERS):
                 target_layer = target.split(".")[1]  # a layer package itself
             else:
                 target_layer = layer_of(target)
@@ -106,3 +111,12 @@ def test_import_graph_has_no_cycles():
 
 def import_graph_keys() -> set[str]:
     return set(import_graph())
+
+
+def test_the_workspace_is_in_the_top_layer_and_nothing_below_imports_it():
+    graph = import_graph()
+    assert layer_of("roi_engine.workspace.app") == "cli"
+    assert any(m.startswith("roi_engine.workspace") for m in graph)
+    below = [f"{m} imports {t}" for m, ts in graph.items() for t in ts
+             if t.startswith("roi_engine.workspace") and layer_of(m) != "cli"]
+    assert not below, below

@@ -542,5 +542,39 @@ def audit(scenario: Path, out_path: Path | None, params_source: Path | None, lib
     click.echo(f"Audit workbook written to {path}")
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path), default="default")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback lets other machines reach the workspace.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free port).")
+def serve(scenario: Path, host: str, port: int) -> None:
+    """Start the commissioner's workspace in the browser, from SCENARIO (a TOML, a parameter workbook with
+    its Scenario sheet, or a shipped scenario's name; default: 'default').
+
+    \b
+    Examples:
+        roi-engine serve
+        roi-engine serve scenarios/manchester.toml --port 8080
+    """
+    try:
+        from roi_engine.workspace.app import create_app
+        from roi_engine.workspace.server import free_port, is_loopback, url_of
+        from roi_engine.workspace.server import serve as run_server
+    except ImportError as exc:
+        raise InputError(f"the workspace needs the 'web' extra ({exc.name} is not installed)",
+                         where="serve", hint="pip install 'roi-engine[web]'") from None
+    loopback = is_loopback(host)
+    app = create_app(scenario, allowed_hosts=["127.0.0.1", "localhost", "[::1]", "::1"] if loopback else None)
+    if not loopback:
+        click.echo(f"roi-engine: warning: listening on {host}: other machines on the network can open the "
+                   "workspace and run models on this computer; it has no log-in. Use the default "
+                   "127.0.0.1 unless you mean it.", err=True)
+    port = port or free_port(host if ":" not in host else "::1")
+    click.echo(f"Workspace for '{app.state.workspace.base.spec.name}' at {url_of(host, port)} "
+               "(Ctrl+C stops it)")
+    run_server(app, host, port)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
