@@ -13,7 +13,7 @@ The steps are kept apart, as SALib keeps sample, evaluate and analyse apart:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -223,6 +223,8 @@ class Model:
         ``(sector, kind)`` grid at the end. Each draw's numbers depend on that draw alone.
         """
         n = x.shape[0]
+        if n == 1:  # a one-row matrix product takes another BLAS path (gemv): other last bits
+            return _first_of_two(self.evaluate(np.repeat(x, 2, axis=0)))
         values = self.values(x)
         n_int, n_years = len(self.plans), self.scenario.horizon
         n_sectors = len(self.scenario.sectors)
@@ -272,7 +274,7 @@ class Model:
             avoided_total.append(result.avoided.sum(axis=1))
             avoided_sum.append(result.avoided.sum(axis=0).T)
             participants_total[:, i] = result.participants.sum(axis=1)
-            qalys[:, i] = result.qalys @ health_discount
+            qalys[:, i] = (result.qalys * health_discount).sum(axis=1)  # not BLAS: gemv rounds by n
             participants_sum[i] = result.participants.sum(axis=0)
         running = np.cumsum(portfolio_net, axis=2)
         payback[:, n_int] = payback_year(running, portfolio_net, portfolio_cost > 0)
@@ -397,6 +399,13 @@ def per_draw_arrays(summary: ChunkSummary) -> dict[str, np.ndarray]:
 PER_DRAW_FIELDS = ("pv", "payback", "cumulative_net", "avoided_total", "participants_total", "qalys",
                    "overlap_units", "overlap_value", "risk_ratio")
 _SUM_FIELDS = ("flows_sum", "discounted_sum", "avoided_sum", "participants_sum")
+
+
+def _first_of_two(summary: ChunkSummary) -> ChunkSummary:
+    """The summary of one draw from that of the same draw evaluated twice (sums halved: exact)."""
+    per_draw = {f: getattr(summary, f)[:1] for f in PER_DRAW_FIELDS}
+    sums = {f: getattr(summary, f) / 2 for f in _SUM_FIELDS}
+    return replace(summary, **per_draw, **sums)
 
 
 def _add_sums(sums: dict | None, summary: ChunkSummary) -> dict:
