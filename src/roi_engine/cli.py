@@ -377,7 +377,7 @@ def national(scenario: Path, level: str, areas_text: str | None, no_local: bool,
         roi-engine national default --workbooks-for Birmingham,Manchester
         roi-engine national default --scheduler tcp://10.0.0.5:8786
     """
-    from roi_engine.analyses.national import connect
+    from roi_engine.analyses.national import check_metric_key, connect
     from roi_engine.analyses.national import national as run_national
     from roi_engine.inputs.area_inputs import areas_of_level, parse_area_list
     from roi_engine.outputs.national_report import (
@@ -388,16 +388,22 @@ def national(scenario: Path, level: str, areas_text: str | None, no_local: bool,
     )
 
     chosen = parse_area_list(areas_text) if areas_text is not None else None
-    if chosen is None:
-        areas_of_level(level)  # an unknown level: one line before any work
+    candidates = chosen if chosen is not None else areas_of_level(level)  # bad input: before any work
     wanted = parse_area_list(workbooks_for, "--workbooks-for") if workbooks_for is not None else None
+    outside = [a for a in wanted or () if a.code not in {c.code for c in candidates}]
+    if outside:
+        raise InputError(f"{outside[0]} is not one of the areas of this national run",
+                         where="--workbooks-for",
+                         hint="give areas of the level run (or list them with --areas)")
     loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
+    if rank_by is not None:
+        check_metric_key(loaded, rank_by)
     out_dir = out_dir or Path("results") / f"{scenario.stem}-national"
     client = connect(scheduler) if scheduler else None
     show = not quiet and sys.stderr.isatty()
     try:
-        n_areas = len(chosen) if chosen is not None else len(areas_of_level(level))
-        with tqdm(total=(n_areas + (chosen is None)) * loaded.spec.draws, unit="row", disable=not show,
+        with tqdm(total=(len(candidates) + (chosen is None)) * loaded.spec.draws, unit="row",
+                  disable=not show,
                   file=sys.stderr, leave=False) as bar:
             results = run_national(loaded, level=level, areas=chosen, local=not no_local, client=client,
                                    area_block=area_block, draw_block=draw_block, progress=bar.update)

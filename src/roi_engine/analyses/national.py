@@ -41,7 +41,7 @@ DRAW_BLOCK = 10_000
 
 STATISTICS = ("base_case", "mean", "p05", "p95")
 
-__all__ = ["national", "NationalResults", "Metric", "connect", "STATISTICS", "LEVELS"]
+__all__ = ["national", "NationalResults", "Metric", "connect", "check_metric_key", "STATISTICS", "LEVELS"]
 
 
 @dataclass(frozen=True)
@@ -396,6 +396,16 @@ def national(scenario: Scenario, *, level: str = "lower", areas: Sequence[Area] 
         scaled_programmes=tuple(model.model.plans[i].spec.id
                                 for i in sorted(model.scaled_programmes(inputs))),
         tasks=len(tasks), executor="local" if client is None else f"dask ({client.scheduler.address})")
+
+
+def check_metric_key(scenario: Scenario, key: str) -> str:
+    """``key`` if it names a metric of a national run of ``scenario``, else one-line InputError."""
+    model = AreaModel(replace(scenario, registry=national_registry(scenario)))
+    keys = [m.key for m in metric_catalogue(str(scenario.price_year), model.net_groups)]
+    if key not in keys:
+        raise InputError(f"unknown national metric '{key}'", where="--rank-by",
+                         hint=f"one of {', '.join(keys)}")
+    return key
 
 
 def _stored(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -241,8 +241,13 @@ class AreaModel:
         -------
         dict of str to ndarray, shape (A_b, n)
         """
-        model = self.model
         index = np.arange(len(inputs))[areas]
+        if x.shape[0] == len(index):
+            # One draw per area: the kernels' 1-row matrix products would take another BLAS path (gemv)
+            # whose last bits differ from gemm's; with every row doubled they take gemm's, as any block.
+            doubled = self.evaluate(inputs, areas, np.repeat(x, 2, axis=0))
+            return {k: v[:, :1].copy() for k, v in doubled.items()}
+        model = self.model
         rows = x.shape[0]
         per_area = rows // len(index)
         scaled = self.scaled_programmes(inputs)
@@ -269,7 +274,7 @@ class AreaModel:
             discounted = result.cell_flows * model.discount.T[kinds][None, :, :]  # (n, C, H)
             own = np.zeros((discounted.shape[0], n_sectors, n_kinds))
             own[:, sectors, kinds] = discounted.sum(axis=2)
-            own_qalys = result.qalys @ health
+            own_qalys = (result.qalys * health).sum(axis=1)  # not a BLAS product: exact per row
             own_participants = result.participants.sum(axis=1)
             if i in scaled:
                 people = inputs.population[index, i]
