@@ -36,7 +36,7 @@ from roi_engine.results.metrics import nan_quantiles, safe_ratio
 ROWS_PER_TASK = 20_000
 """Default size of a task, in (area x draw) rows: memory per task stays about that of a single-area
 chunk of this many draws."""
-DRAW_BLOCK = 10_000
+DRAW_BLOCK = 2_500
 """Default draws per task (a sampling block is split into blocks of at most this many)."""
 
 STATISTICS = ("base_case", "mean", "p05", "p95")
