@@ -125,6 +125,16 @@ def test_on_a_dask_local_cluster_the_numbers_are_identical(default):
         assert np.array_equal(x, there.base[key]), key
 
 
+def test_a_scheduler_without_workers_is_one_clear_error():
+    distributed = pytest.importorskip("distributed", reason="the 'dask' extra is not installed")
+    from roi_engine.analyses.national import connect
+    from roi_engine.errors import InputError
+
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        with pytest.raises(InputError, match="has no workers"):
+            connect(cluster.scheduler_address, timeout=2)
+
+
 def test_national_total_of_a_nationally_scaled_scenario_is_the_england_run(default):
     """National parameters everywhere: the 296 areas add up to England, draw by draw, to rounding."""
     scenario = default.with_settings(draws=200)

@@ -324,12 +324,20 @@ def connect(address: str, timeout: float = 10.0):
         raise InputError(f"'{address}' is not a scheduler address", where="--scheduler",
                          hint="tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786 (or 'config')")
     try:
-        return Client(text, timeout=timeout, set_as_default=False)
+        client = Client(text, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot reach the Dask scheduler at {text} ({reason[:160]})", where="--scheduler",
                          hint="start one (dask scheduler; dask worker ADDRESS), or leave --scheduler out "
                               "to run here") from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (OSError, TimeoutError):
+        client.close()
+        raise InputError(f"the Dask scheduler at {text} has no workers", where="--scheduler",
+                         hint="start one: dask worker ADDRESS (or leave --scheduler out to run here)"
+                         ) from None
+    return client
 
 
 def prepare(scenario: Scenario, areas: Sequence[Area], *, local: bool = True,

@@ -16,7 +16,9 @@ The design (docs/national.md):
    (:func:`~roi_engine.model.engine.intervention_flows`, Markov blocks included, and
    :func:`~roi_engine.model.overlap.remove_double_counting`) run once over all rows. There is no
    Python loop over areas or draws in the kernels; the only per-area step is one vectorised inverse-CDF
-   call per local parameter (a handful of the scenario's parameters).
+   call per local parameter (a handful of the scenario's parameters). Area-invariant programmes
+   (:meth:`AreaModel.scaled_programmes`) are evaluated once per draw for one person and multiplied by
+   each area's population: exact, since their flows are proportional to it.
 3. **Reduce at once.** Each task returns per-row present values reduced to a few portfolio figures
    (:attr:`AreaModel.metric_names`: for each perspective the PV of counted costs and benefits; the
    cash-releasing net position of the public bodies and of each paying sector; QALYs; participant-years);
