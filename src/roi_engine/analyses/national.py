@@ -181,8 +181,8 @@ class NationalResults:
         """The sum over areas against England run as one area, per money metric (None without England).
 
         Columns: ``sum_of_areas`` and ``england`` (means over draws), ``difference`` (their
-        relative difference), ``max_draw_difference`` (largest relative difference of a single draw:
-        common random numbers make the two comparable draw by draw).
+        relative difference), ``max_draw_difference`` (largest difference of a single draw, relative to
+        England's mean absolute value: common random numbers make the two comparable draw by draw).
         """
         if self.england_draws is None:
             return None
@@ -192,7 +192,7 @@ class NationalResults:
                 continue
             total = self.per_draw(m.key).sum(axis=0)
             one = self.per_draw(m.key, england=True)[0]
-            scale = np.maximum(np.abs(one), 1e-300)
+            scale = max(float(np.mean(np.abs(one))), 1e-300)  # a draw near 0 does not blow it up
             mean_total, mean_one = total.mean(), one.mean()
             rows.append({"key": m.key, "unit": m.unit, "sum_of_areas": mean_total, "england": mean_one,
                          "difference": (mean_total - mean_one) / abs(mean_one) if mean_one else np.nan,

@@ -106,7 +106,8 @@ def format_national(results: NationalResults, rank_key: str | None = None, top: 
             f"National check: NPV ({p}) summed over the {len(results.areas)} areas "
             f"{money(row.sum_of_areas)}; "
             f"England run as one area {money(row.england)} (means over draws); difference "
-            f"{100 * row.difference:+.2f}%, largest in one draw {100 * row.max_draw_difference:.2f}%.")
+            f"{100 * row.difference:+.2f}%; largest in one draw {100 * row.max_draw_difference:.2f}% of "
+            "England's mean.")
         lines.append(
             "  " + ("With national parameters everywhere the two agree to rounding (common random numbers); "
                     "the difference is what the areas' local parameters change." if results.local else
