@@ -16,7 +16,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,docs,web]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs,web,dask]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -14,8 +14,8 @@ PAGES = [
     "index", "getting_started",
     "howto/my_area", "howto/my_programmes", "howto/my_numbers_in_excel", "howto/who_should_pay",
     "howto/which_assumptions_matter", "howto/taking_it_to_the_board",
-    "method", "evidence", "deprivation", "evidence_parts/deprivation", "local", "optimise", "validation",
-    "file_formats", "markov", "audit", "workspace",
+    "method", "evidence", "deprivation", "evidence_parts/deprivation", "local", "optimise", "national",
+    "validation", "file_formats", "markov", "audit", "workspace",
     "api/index", "api/inputs", "api/model", "api/results", "api/analyses",
 ]
 

@@ -351,6 +351,92 @@ def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, p
         click.echo(f"Full results of the chosen portfolio: roi-engine run {chosen} (or --run-chosen)")
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--level", default="lower", show_default=True,
+              help="lower (the 296 lower-tier authorities), upper (153 upper-tier) or region (9).")
+@click.option("--areas", "areas_text", default=None, metavar="LIST",
+              help="Only these areas (codes or names, comma-separated) instead of a whole level.")
+@click.option("--no-local", is_flag=True,
+              help="National parameters in every area (population scaling only).")
+@click.option("--rank-by", "rank_by", default=None, metavar="KEY",
+              help="Metric that orders the areas, e.g. npv:societal, net_cash:nhs (default: benefit per £1 "
+                   "under the scenario's perspective).")
+@click.option("--workbooks", is_flag=True, help="Also write each area's results workbook (a full run "
+              "per area: slow for a whole level).")
+@click.option("--workbooks-for", "workbooks_for", default=None, metavar="LIST",
+              help="Write the results workbooks of these areas only (codes or names, comma-separated).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Run the tasks on this Dask scheduler ('config': the address in Dask's configuration); "
+                   "needs pip install 'roi-engine[dask]'. Default: here.")
+@click.option("--area-block", type=click.IntRange(min=1), default=None, help="Areas per task.")
+@click.option("--draw-block", type=click.IntRange(min=1), default=None, help="Draws per task.")
+@draws_option
+@seed_option
+@out_option
+@params_option
+@library_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def national(scenario: Path, level: str, areas_text: str | None, no_local: bool, rank_by: str | None,
+             workbooks: bool, workbooks_for: str | None, scheduler: str | None, area_block: int | None,
+             draw_block: int | None, draws: int | None, seed: int | None, out_dir: Path | None,
+             params_source: Path | None, library_dir: Path | None, quiet: bool) -> None:
+    """Run SCENARIO for every area of a level (its population and local parameters, the same draws
+    everywhere) and rank the areas (docs/national.md).
+
+    \b
+    Examples:
+        roi-engine national scenarios/default.toml
+        roi-engine national default --level upper --rank-by npv:societal --draws 2000
+        roi-engine national default --workbooks-for Birmingham,Manchester
+        roi-engine national default --scheduler tcp://10.0.0.5:8786
+    """
+    from roi_engine.analyses.national import check_metric_key, connect
+    from roi_engine.analyses.national import national as run_national
+    from roi_engine.inputs.area_inputs import areas_of_level, parse_area_list
+    from roi_engine.outputs.national_report import (
+        default_rank_key,
+        format_national,
+        write_area_workbooks,
+        write_national,
+    )
+
+    chosen = parse_area_list(areas_text) if areas_text is not None else None
+    candidates = chosen if chosen is not None else areas_of_level(level)  # bad input: before any work
+    wanted = parse_area_list(workbooks_for, "--workbooks-for") if workbooks_for is not None else None
+    outside = [a for a in wanted or () if a.code not in {c.code for c in candidates}]
+    if outside:
+        raise InputError(f"{outside[0]} is not one of the areas of this national run",
+                         where="--workbooks-for",
+                         hint="give areas of the level run (or list them with --areas)")
+    loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
+    if rank_by is not None:
+        check_metric_key(loaded, rank_by)
+    out_dir = out_dir or Path("results") / f"{scenario.stem}-national"
+    client = connect(scheduler) if scheduler else None
+    show = not quiet and sys.stderr.isatty()
+    try:
+        with tqdm(total=(len(candidates) + (chosen is None)) * loaded.spec.draws, unit="row",
+                  disable=not show,
+                  file=sys.stderr, leave=False) as bar:
+            results = run_national(loaded, level=level, areas=chosen, local=not no_local, client=client,
+                                   area_block=area_block, draw_block=draw_block, progress=bar.update)
+    finally:
+        if client is not None:
+            client.close()
+    key = rank_by or default_rank_key(results)
+    results.metric(key)
+    written = write_national(out_dir, results, key)
+    click.echo(_library_line(loaded))
+    click.echo(format_national(results, key))
+    if workbooks or wanted:
+        areas = wanted if wanted is not None else list(results.areas)
+        written += write_area_workbooks(out_dir, results, areas)
+    click.echo(f"\nResults written to {out_dir}/ ({len(written)} files: "
+               f"{', '.join(str(p.relative_to(out_dir)) for p in written[:6])}"
+               f"{', ...' if len(written) > 6 else ''})")
+
+
 @main.group()
 def params() -> None:
     """Take every parameter into an Excel workbook, and check one before a run."""
