@@ -21,6 +21,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -47,7 +48,7 @@ from roi_engine.inputs.excel import (
     read_workbook,
 )
 from roi_engine.inputs.parameters import ParameterRegistry
-from roi_engine.inputs.scenario import load_scenario
+from roi_engine.inputs.scenario import ScenarioWarning, load_scenario
 from roi_engine.results import run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -612,10 +613,15 @@ def test_random_damage_gives_a_valid_read_or_an_input_error(tmp_path_factory, to
         data = path.read_bytes()
         path.write_bytes(data[: int(len(data) * truncate)])
     try:
-        inputs = read_workbook(path)
+        with warnings.catch_warnings(record=True) as caught:  # a warning is an allowed outcome...
+            warnings.simplefilter("always")
+            inputs = read_workbook(path)
     except InputError as exc:
         assert exc.file == str(path) and "\n" not in exc.render()
         return
+    for warning in caught:  # ...when it is a scenario warning of one line naming the file
+        assert issubclass(warning.category, ScenarioWarning), warning
+        assert str(path) in str(warning.message) and "\n" not in str(warning.message)
     assert isinstance(inputs.registry, ParameterRegistry)
     try:
         load_workbook_scenario(inputs, interventions_dir=TOY_INTERVENTIONS)
