@@ -114,7 +114,8 @@ def test_on_a_dask_local_cluster_the_numbers_are_identical(default):
     scenario = default.with_settings(draws=120)
     here = national(scenario, areas=_few(4), area_block=2, draw_block=50)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
         there = national(scenario, areas=_few(4), area_block=2, draw_block=50, client=client)
         other_split = national(scenario, areas=_few(4), area_block=3, draw_block=17, client=client)
     assert there.executor.startswith("dask")
@@ -180,7 +181,23 @@ def test_cli_national_writes_the_table_chart_and_workbooks(tmp_path):
     assert birmingham["mean"].iloc[0] == pytest.approx(single.total_metrics()["npv"][:, -1].mean(), rel=1e-12)
 
 
+def test_cli_national_on_local_worker_processes_writes_the_same_table(tmp_path):
+    """--workers N: a Dask cluster of N processes on this machine (both cores of it), same numbers."""
+    pytest.importorskip("distributed", reason="the 'dask' extra is not installed")
+    tables = []
+    for extra in ([], ["--workers", "2"]):
+        out = tmp_path / f"nat{len(extra)}"
+        result = CliRunner().invoke(main, ["national", str(DEFAULT), "--areas", ",".join(FEW[:4]),
+                                           "--draws", "120", "--area-block", "2", "--out", str(out), "-q",
+                                           *extra])
+        assert result.exit_code == 0, result.output
+        tables.append((out / "national.csv").read_bytes())
+    assert tables[0] == tables[1]
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--areas", "E08000025", "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"],
+     "--scheduler and --workers both choose where the tasks run"),
     (["--level", "county"], "unknown area level 'county'"),
     (["--level", "icb"], "integrated care boards are not available"),
     (["--areas", "Atlantis"], "'Atlantis' is not an area name or GSS code"),

@@ -369,6 +369,9 @@ def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, p
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
               help="Run the tasks on this Dask scheduler ('config': the address in Dask's configuration); "
                    "needs pip install 'roi-engine[dask]'. Default: here.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Run the tasks on a Dask cluster of this many processes on this machine (e.g. its "
+                   "number of cores); needs pip install 'roi-engine[dask]'. Same numbers as here.")
 @click.option("--area-block", type=click.IntRange(min=1), default=None, help="Areas per task.")
 @click.option("--draw-block", type=click.IntRange(min=1), default=None, help="Draws per task.")
 @draws_option
@@ -378,7 +381,8 @@ def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, p
 @library_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def national(scenario: Path, level: str, areas_text: str | None, no_local: bool, rank_by: str | None,
-             workbooks: bool, workbooks_for: str | None, scheduler: str | None, area_block: int | None,
+             workbooks: bool, workbooks_for: str | None, scheduler: str | None, workers: int | None,
+             area_block: int | None,
              draw_block: int | None, draws: int | None, seed: int | None, out_dir: Path | None,
              params_source: Path | None, library_dir: Path | None, quiet: bool) -> None:
     """Run SCENARIO for every area of a level (its population and local parameters, the same draws
@@ -389,9 +393,10 @@ def national(scenario: Path, level: str, areas_text: str | None, no_local: bool,
         roi-engine national scenarios/default.toml
         roi-engine national default --level upper --rank-by npv:societal --draws 2000
         roi-engine national default --workbooks-for Birmingham,Manchester
+        roi-engine national default --workers 2
         roi-engine national default --scheduler tcp://10.0.0.5:8786
     """
-    from roi_engine.analyses.national import check_metric_key, connect
+    from roi_engine.analyses.national import check_metric_key, connect, local_cluster
     from roi_engine.analyses.national import national as run_national
     from roi_engine.inputs.area_inputs import areas_of_level, parse_area_list
     from roi_engine.outputs.national_report import (
@@ -413,7 +418,10 @@ def national(scenario: Path, level: str, areas_text: str | None, no_local: bool,
     if rank_by is not None:
         check_metric_key(loaded, rank_by)
     out_dir = out_dir or Path("results") / f"{scenario.stem}-national"
-    client = connect(scheduler) if scheduler else None
+    if scheduler and workers:
+        raise InputError("--scheduler and --workers both choose where the tasks run", where="--workers",
+                         hint="give one: --workers N for this machine, --scheduler for a cluster")
+    client = connect(scheduler) if scheduler else local_cluster(workers) if workers else None
     show = not quiet and sys.stderr.isatty()
     try:
         with tqdm(total=(len(candidates) + (chosen is None)) * loaded.spec.draws, unit="row",
@@ -424,6 +432,8 @@ def national(scenario: Path, level: str, areas_text: str | None, no_local: bool,
     finally:
         if client is not None:
             client.close()
+            if workers:
+                client.cluster.close()
     key = rank_by or default_rank_key(results)
     results.metric(key)
     written = write_national(out_dir, results, key)

@@ -296,12 +296,26 @@ def _run_on_dask(client, model, inputs, tasks, total) -> Iterator[tuple[Task, di
                              key=f"roi-national-{token}-area{t.area_block}-draw{t.draw_block}",
                              pure=False): t for t in tasks}
     try:
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):  # not the default client: ours
             yield futures[future], future.result()
             future.release()
     finally:
         for f in (*futures, *samples.values()):
             f.cancel()
+
+
+def local_cluster(workers: int):
+    """A ``dask.distributed.Client`` on a new cluster of ``workers`` processes on this machine (one thread
+    each, BLAS single-threaded); ``client.close()`` then ``client.cluster.close()`` shut it down."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("running on several processes needs Dask", where="--workers",
+                         hint="pip install 'roi-engine[dask]', or leave --workers out to run here") from None
+    single = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, env=single)
+    return Client(cluster, set_as_default=False)
 
 
 def connect(address: str, timeout: float = 10.0):
