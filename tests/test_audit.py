@@ -203,23 +203,14 @@ def recalculated(tmp_path_factory):
     build_audit_workbook(both).save(paths["overlap"])
     engine["overlap"] = both.evaluate(both.base_case())
 
-    # The Markov forms of two programmes: cohort traces as formulas, and two Markov inputs changed.
-    text = DEFAULT.read_text(encoding="utf-8")
-    for simple in ("perinatal_depression", "collaborative_care_ltc"):
-        text = text.replace(f'id = "{simple}"\n', f'id = "{simple}_markov"\n')
-    text = text.replace("horizon", f'interventions_dir = "{ROOT / "interventions"}"\n'
-                        f'parameters_dir = "{ROOT / "parameters"}"\nhorizon', 1)
-    (tmp / "markov.toml").write_text(text, encoding="utf-8")
-    markov = Model(load_scenario(tmp / "markov.toml"))
+    # The two Markov programmes of the default scenario: two Markov inputs changed in the workbook.
+    markov = model
     assert sum(bool(p.spec.markov) for p in markov.plans) == 2
-    paths["markov"] = tmp / "markov.xlsx"
-    build_audit_workbook(markov).save(paths["markov"])
-    engine["markov"] = markov.evaluate(markov.base_case())
     for case, name, factor in MARKOV_CHANGES:
         x = markov.base_case()
         j = markov.names.index(name)
         x[0, j] *= factor
-        changed = load_workbook(paths["markov"])
+        changed = load_workbook(paths["base"])
         changed["Parameters"].cell(row=parameter_row(changed["Parameters"], name), column=2).value = \
             x[0, j]
         paths[case] = tmp / f"{case}.xlsx"
@@ -233,15 +224,15 @@ def recalculated(tmp_path_factory):
     paths["toy_markov"] = tmp / "toy_markov.xlsx"
     build_audit_workbook(toy).save(paths["toy_markov"])
     engine["toy_markov"] = toy.evaluate(toy.base_case())
-    models = {"markov": markov, "markov_hr": markov, "markov_band": markov, "toy_markov": toy}
+    models = {"markov_hr": markov, "markov_band": markov, "toy_markov": toy}
 
     out = recalculate(list(paths.values()), tmp)
     books = {case: load_workbook(p, data_only=True) for case, p in zip(paths, out, strict=True)}
     return model, engine, books, both, models
 
 
-@pytest.mark.parametrize("case", ["base", "effect", "cost", "rate", "delivery", "markov", "markov_hr",
-                                  "markov_band", "toy_markov"])
+@pytest.mark.parametrize("case", ["base", "effect", "cost", "rate", "delivery", "markov_hr", "markov_band",
+                                  "toy_markov"])
 def test_present_values_equal_the_engine(recalculated, case):
     model, engine, books, _, models = recalculated
     model = models.get(case, model)
@@ -266,11 +257,10 @@ def test_the_changes_move_the_answer(recalculated):
         i = ids.index(programme)
         assert not np.allclose(engine[case].pv[0, i], engine["base"].pv[0, i], rtol=1e-3)
     assert not np.allclose(engine["rate"].pv[0], engine["base"].pv[0], rtol=1e-3)
-    ids = [p.spec.id for p in models["markov"].plans]
     for case, programme in (("markov_hr", "collaborative_care_ltc_markov"),
                             ("markov_band", "perinatal_depression_markov")):
         i = ids.index(programme)
-        assert not np.allclose(engine[case].pv[0, i], engine["markov"].pv[0, i], rtol=1e-3)
+        assert not np.allclose(engine[case].pv[0, i], engine["base"].pv[0, i], rtol=1e-3)
 
 
 @pytest.mark.parametrize("case", ["base", "rate"])
@@ -355,8 +345,8 @@ def test_the_command_writes_the_workbook_and_refuses_a_name_not_ending_in_xlsx(t
 def test_markov_traces_are_formulas_and_the_labels_are_values(recalculated):
     """The cohort trace is SUMPRODUCT of the previous cycle's shares and a matrix column; the
     states' and transitions' names are text cells, never inside a formula."""
-    _, _, _, _, models = recalculated
-    wb = build_audit_workbook(models["markov"])
+    model, _, _, _, _ = recalculated
+    wb = build_audit_workbook(model)
     ws = wb["collaborative_care_ltc_markov"]
     rows = {c.value: c.row for c in ws["A"] if isinstance(c.value, str)}
     trace = rows["intervention: share in not_depressed"]
@@ -385,3 +375,4 @@ def test_the_command_writes_a_markov_programme(tmp_path):
     assert result.exit_code == 0, result.output
     ws = load_workbook(tmp_path / "a.xlsx")["collaborative_care_ltc_markov"]
     assert any(c.value == "Markov model 1: depression_course" for c in ws["A"])
+

@@ -34,8 +34,8 @@ from roi_engine.model.evaluation import Model
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "scenarios" / "default.toml"
-SMALL = {"parenting_conduct_problems": 0.3, "perinatal_depression": 0.5, "loneliness_older_people": 0.03,
-         "collaborative_care_ltc": 0.5}
+SMALL = {"parenting_conduct_problems": 0.3, "perinatal_depression_markov": 0.5,
+         "loneliness_older_people": 0.03, "collaborative_care_ltc_markov": 0.5}
 LEVELS = (0.5, 1.0)
 
 
@@ -82,10 +82,10 @@ BUDGETS = Constraints(budgets=(Budget("local_authority", 2.5e6), Budget("nhs", 5
     BUDGETS,
     Constraints(budgets=(Budget("public", 6e6),)),
     Constraints(budgets=(Budget("local_authority", 1e6, yearly=True), Budget("nhs", 2e6, yearly=True))),
-    replace(BUDGETS, must_fund=("parenting_conduct_problems",), exclusive=(("perinatal_depression",
+    replace(BUDGETS, must_fund=("parenting_conduct_problems",), exclusive=(("perinatal_depression_markov",
                                                                             "loneliness_older_people"),)),
-    replace(BUDGETS, must_fund=("collaborative_care_ltc",)),
-    replace(BUDGETS, requires=(("loneliness_older_people", "perinatal_depression"),)),
+    replace(BUDGETS, must_fund=("collaborative_care_ltc_markov",)),
+    replace(BUDGETS, requires=(("loneliness_older_people", "perinatal_depression_markov"),)),
     Constraints(),
 ], ids=["pv budgets", "public", "yearly", "must-fund and exclusive", "infeasible", "requires",
         "unconstrained"])
