@@ -38,6 +38,7 @@ from roi_engine.inputs.money import VALUE_TYPE_RATE_KIND
 from roi_engine.inputs.sharing_rule import default_contributors
 from roi_engine.model.engine import intervention_flows
 from roi_engine.model.evaluation import Model
+from roi_engine.model.markov import outcome_states
 from roi_engine.model.overlap import remove_double_counting
 from roi_engine.model.payback import TOLERANCE
 from roi_engine.outputs.audit_markov import markov_section
@@ -387,10 +388,17 @@ def _programme_sheet(wb: Workbook, model: Model, index: int, overlap_units: np.n
                 sheet.formula(money_row, FIRST_YEAR_COLUMN + y, f"$C${value_row}*({'+'.join(terms)})")
             components.setdefault((sectors.index(sector), KINDS.index(kind)), []).append(money_row)
 
+    markov_column = len(spec.outcomes)  # Markov states' columns follow the outcomes' (model/engine.py)
     for m, block in enumerate(spec.markov):  # state-transition models: outputs/audit_markov.py
+        states = outcome_states(block)
+        linked = (overlap_units[:, markov_column + states.index(block.outcome.state)]
+                  if block.outcome is not None else None)
         written = markov_section(sheet, spec.id, m, block, n_years=n_years,
                                  first_column=FIRST_YEAR_COLUMN, column=year_column, ref_row=_ref,
-                                 per_cohort=per_cohort, open_cohorts=open_cohorts, sectors=sectors)
+                                 per_cohort=per_cohort, open_cohorts=open_cohorts, sectors=sectors,
+                                 overlap_units=linked, overlap_notes=model.overlap_notes,
+                                 fill=VALUE_FILL)
+        markov_column += len(states)
         for sector, kind, row in written.value_rows:
             components.setdefault((sector, kind), []).append(row)
 

@@ -29,6 +29,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+from openpyxl.comments import Comment
+
 from roi_engine.inputs.accounting import KINDS
 from roi_engine.inputs.interventions import REST, MarkovSpec
 from roi_engine.model.markov import outcome_states
@@ -64,8 +67,15 @@ def _product_cell(sheet, ref_row: Callable, label: str, factors, spec_id: str) -
 
 def markov_section(sheet, spec_id: str, m: int, block: MarkovSpec, *, n_years: int,
                    first_column: int, column: Callable[[int], str], ref_row: Callable,
-                   per_cohort: str, open_cohorts: Callable, sectors: list[str]) -> MarkovCells:
-    """Write one Markov block of a programme sheet; return the rows the caller needs."""
+                   per_cohort: str, open_cohorts: Callable, sectors: list[str],
+                   overlap_units: np.ndarray | None = None, overlap_notes: tuple[str, ...] = (),
+                   fill=None) -> MarkovCells:
+    """Write one Markov block of a programme sheet; return the rows the caller needs.
+
+    ``overlap_units`` (``n_years``): person-years in the block's linked state (``outcome``) the engine
+    removes as counted twice with another programme; every value of the block then keeps the share
+    ``1 - units / person-years avoided`` of each year (``model/overlap.py``).
+    """
     states = block.states
     n_states = len(states)
     index = {s: i for i, s in enumerate(states)}
@@ -220,7 +230,7 @@ def markov_section(sheet, spec_id: str, m: int, block: MarkovSpec, *, n_years: i
         diff_rows[state] = r
 
     # --- values ----------------------------------------------------------------------------------
-    value_rows: list[tuple[int, int, int]] = []
+    value_rows: list[tuple[int, int, int, str]] = []
     for n, cost in enumerate(block.state_costs, start=1):
         what = cost.label or f"state cost {n} ({cost.state})"
         per_year = _product_cell(sheet, ref_row, f"{what}: GBP per person-year in {cost.state}",
@@ -231,7 +241,7 @@ def markov_section(sheet, spec_id: str, m: int, block: MarkovSpec, *, n_years: i
         total = sheet.label_row(f"{what}: value to {cost.sector} ({cost.value_type})",
                                 "all cohorts, GBP, undiscounted")
         open_cohorts(total, single, per_cohort)
-        value_rows.append((sectors.index(cost.sector), KINDS.index(cost.value_type), total))
+        value_rows.append((sectors.index(cost.sector), KINDS.index(cost.value_type), total, what))
     if block.utilities:
         weights = {state: ref_row(sheet, f"utility (QALY weight) in {state}", ref, spec_id)
                    for state, ref in block.utilities.items()}
@@ -246,11 +256,47 @@ def markov_section(sheet, spec_id: str, m: int, block: MarkovSpec, *, n_years: i
         total = sheet.label_row(f"QALYs: value to {block.qaly_sector} (social)",
                                 "all cohorts, GBP, undiscounted")
         open_cohorts(total, single, per_cohort)
-        value_rows.append((sectors.index(block.qaly_sector), KINDS.index("social"), total))
+        value_rows.append((sectors.index(block.qaly_sector), KINDS.index("social"), total, "QALYs"))
 
     avoided_rows = {}
     for state in outcome_states(block):
         r = sheet.label_row(f"person-years in {state} avoided, all cohorts", "natural units")
         open_cohorts(r, diff_rows[state], per_cohort)
         avoided_rows[state] = r
-    return MarkovCells(avoided_rows=avoided_rows, value_rows=value_rows)
+    if block.outcome is None:
+        return MarkovCells(avoided_rows=avoided_rows,
+                           value_rows=[(s, k, r) for s, k, r, _ in value_rows])
+
+    # --- the overlap correction on the linked state --------------------------------------------
+    state = block.outcome.state
+    units = np.zeros(n_years) if overlap_units is None else overlap_units
+    overlap_row = sheet.label_row("overlap adjustment (value from the engine)",
+                                  f"person-years in {state} ({block.outcome.id})")
+    for y in range(n_years):
+        sheet.number(overlap_row, first_column + y, units[y], fill=fill)
+    note = [n for n in overlap_notes if spec_id in n and f"'{block.outcome.id}'" in n]
+    if note:
+        text = ("overlap applies: " + "; ".join(note) + f". These person-years in {state} are counted "
+                "once in the portfolio; computed by the engine, so they do not move when an input "
+                "changes.")
+    else:
+        text = f"no overlap: no other programme changes {block.outcome.id} in the same people"
+    sheet.text(overlap_row, 2, text)  # a value, escaped: never a formula
+    if note:
+        cell = sheet.ws.cell(row=overlap_row, column=2)
+        cell.comment = Comment(cell.value, "roi-engine")
+    kept_row = sheet.label_row("share of the model's values kept after the overlap",
+                               "1 - adjustment / person-years avoided (1 where none are avoided)")
+    avoided = avoided_rows[state]
+    for y in range(n_years):
+        c = column(y)
+        sheet.formula(kept_row, first_column + y, f"IF({c}{avoided}=0,1,1-{c}{overlap_row}/{c}{avoided})")
+    after = []
+    for sector, kind, row, what in value_rows:
+        r = sheet.label_row(f"{what}: value to {sectors[sector]} ({KINDS[kind]}) after the overlap",
+                            "all cohorts, GBP, undiscounted")
+        for y in range(n_years):
+            c = column(y)
+            sheet.formula(r, first_column + y, f"{c}{row}*{c}{kept_row}")
+        after.append((sector, kind, r))
+    return MarkovCells(avoided_rows=avoided_rows, value_rows=after)
