@@ -246,7 +246,8 @@ def markov_section(sheet, spec_id: str, m: int, block: MarkovSpec, *, n_years: i
         weights = {state: ref_row(sheet, f"utility (QALY weight) in {state}", ref, spec_id)
                    for state, ref in block.utilities.items()}
         qaly_value = ref_row(sheet, "value of a QALY", block.qaly_value, spec_id)
-        qalys = sheet.label_row("QALYs gained per participant", "-sum over states of difference x utility")
+        qalys = sheet.label_row("QALYs gained per participant",
+                                "minus the sum over states of difference x utility")
         for t in range(n_years):
             terms = [f"{column(t)}{diff_rows[s]}*{w}" for s, w in weights.items()]
             sheet.formula(qalys, first_column + t, "-(" + "+".join(terms) + ")")
