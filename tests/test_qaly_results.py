@@ -47,12 +47,12 @@ def test_qalys_do_not_depend_on_their_value(default_runs):
 def test_nhs_cost_per_qaly_by_hand(default_runs):
     results, _ = default_runs
     frame = nhs_cost_per_qaly(results)
-    assert "collaborative_care_ltc" in frame.index  # the NHS pays for it
+    assert "collaborative_care_ltc_markov" in frame.index  # the NHS pays for it
     assert "kiva_anti_bullying" not in frame.index  # schools pay
-    pv = results.cube["pv_base"].sel(entity="collaborative_care_ltc", sector="nhs")
+    pv = results.cube["pv_base"].sel(entity="collaborative_care_ltc_markov", sector="nhs")
     net = float(pv.sel(kind="cost") - pv.sel(kind="fiscal") - pv.sel(kind="economic"))
-    qalys = float(results.cube["qalys_base"].sel(intervention="collaborative_care_ltc"))
-    row = frame.loc["collaborative_care_ltc"]
+    qalys = float(results.cube["qalys_base"].sel(intervention="collaborative_care_ltc_markov"))
+    row = frame.loc["collaborative_care_ltc_markov"]
     assert row["cost_per_qaly_base"] == pytest.approx(net / qalys, rel=1e-12)
     chances = [row["p_cost_effective_at_dhsc_15k"], row["p_cost_effective_at_nice_20k"],
                row["p_cost_effective_at_nice_30k"]]

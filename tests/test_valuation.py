@@ -55,15 +55,19 @@ def test_bad_settings_give_one_line_naming_the_key(bad, words):
 
 
 def test_with_settings_revalues_qalys_in_proportion():
-    """Collaborative care's only benefit is QALYs, so its benefit scales with the value of a QALY."""
+    """Collaborative care's (Markov form, in the default scenario) social benefit is QALYs only, so it
+    scales with the value of a QALY; its cash-releasing benefit (NHS) does not move."""
     s = load_scenario(DEFAULT).with_settings(draws=1)
     s = s.with_settings(qaly_value={"value": 70_000, "price_year": "2020/21"})
     low = s.with_settings(qaly_value={"value": 35_000, "price_year": "2020/21"})
-    pv = run(s).headline().loc["collaborative_care_ltc", "pv_benefits_base"]
-    pv_low = run(low).headline().loc["collaborative_care_ltc", "pv_benefits_base"]
-    assert pv_low == pytest.approx(pv / 2, rel=1e-12)
-    assert pv == pytest.approx(run(load_scenario(DEFAULT).with_settings(draws=1)).headline()
-                               .loc["collaborative_care_ltc", "pv_benefits_base"], rel=1e-12)
+    cc = "collaborative_care_ltc_markov"
+    head, head_low = run(s).headline().loc[cc], run(low).headline().loc[cc]
+    assert head["pv_benefits_social_base"] > 0 and head["pv_benefits_cash_base"] > 0
+    social = head["pv_benefits_social_base"]
+    assert head_low["pv_benefits_social_base"] == pytest.approx(social / 2, rel=1e-12)
+    assert head_low["pv_benefits_cash_base"] == pytest.approx(head["pv_benefits_cash_base"], rel=1e-12)
+    assert head["pv_benefits_base"] == pytest.approx(run(load_scenario(DEFAULT).with_settings(draws=1))
+                                                     .headline().loc[cc, "pv_benefits_base"], rel=1e-12)
 
 
 def test_text_form_matches_the_table_form_and_round_trips():

@@ -288,6 +288,19 @@ class StateCostSpec(StrictModel):
         return _factors(self.per_year)
 
 
+class MarkovOutcomeSpec(StrictModel):
+    """The outcome id a state's person-years count as, for the portfolio overlap correction.
+
+    Person-years in ``state`` avoided are then units of outcome ``id``: a programme whose
+    ``[[outcomes]]`` (or another Markov block) has the same id, in overlapping ages, changes the same
+    outcome in the same people, and the double count is removed (``model/overlap.py``,
+    ``docs/markov.md``).
+    """
+
+    id: str
+    state: str
+
+
 class MarkovSpec(StrictModel):
     """A state-transition cohort model run for each cohort with and without the programme.
 
@@ -306,6 +319,7 @@ class MarkovSpec(StrictModel):
     qaly_value: Ref = "value_of_qaly"
     qaly_sector: str = "individuals"
     label: str = ""
+    outcome: MarkovOutcomeSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> MarkovSpec:
@@ -345,6 +359,8 @@ class MarkovSpec(StrictModel):
             known(c.state, "state_costs")
         for state in self.utilities:
             known(state, "utilities")
+        if self.outcome is not None:
+            known(self.outcome.state, "outcome")
         if not self.state_costs and not self.utilities:
             raise ValueError("give state_costs or utilities (or both): nothing would be valued")
         return self

@@ -367,8 +367,25 @@ def _occupancy(compiled: Compiled, cycle: str, n_cycles: int) -> np.ndarray:
 
 
 def outcome_states(spec: MarkovSpec) -> tuple[str, ...]:
-    """States whose person-years avoided are reported in natural units: those with a state cost."""
-    return tuple(dict.fromkeys(cost.state for cost in spec.state_costs))
+    """States whose person-years avoided are reported in natural units: those with a state cost,
+    and the state linked to an outcome id (``outcome``, for the overlap correction)."""
+    linked = (spec.outcome.state,) if spec.outcome is not None else ()
+    return tuple(dict.fromkeys((*(cost.state for cost in spec.state_costs), *linked)))
+
+
+def comparator_occupancy(spec: MarkovSpec, values: Mapping[str, np.ndarray], n_draws: int,
+                         n_cycles: int, *, where: str = "markov") -> np.ndarray:
+    """Person-years in each state per participant without the programme, by year (cycle convention
+    as :func:`occupancy_difference`), shape ``(n_draws, n_cycles, n_states)``."""
+    compiled = compile_markov(spec, values, n_draws, n_cycles, where=where)
+    out = np.empty((n_cycles, compiled.n_states, n_draws))
+    x = np.broadcast_to(compiled.start, (2, *compiled.start.shape))
+    for t in range(n_cycles):
+        after = _advance(x, step_matrices(compiled, t))
+        now, then = x[COMPARATOR], after[COMPARATOR]
+        out[t] = now if spec.cycle == "start" else then if spec.cycle == "end" else 0.5 * (now + then)
+        x = after
+    return out.transpose(2, 0, 1)
 
 
 def markov_flows(spec: MarkovSpec, values: Mapping[str, np.ndarray], n_draws: int, n_cycles: int,

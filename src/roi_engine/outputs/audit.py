@@ -38,8 +38,10 @@ from roi_engine.inputs.money import VALUE_TYPE_RATE_KIND
 from roi_engine.inputs.sharing_rule import default_contributors
 from roi_engine.model.engine import intervention_flows
 from roi_engine.model.evaluation import Model
+from roi_engine.model.markov import outcome_states
 from roi_engine.model.overlap import remove_double_counting
 from roi_engine.model.payback import TOLERANCE
+from roi_engine.outputs.audit_markov import markov_section
 
 FIRST_YEAR_COLUMN = 4
 """Year ``y`` of the horizon sits in column ``FIRST_YEAR_COLUMN + y`` on every sheet (D = year 0)."""
@@ -386,6 +388,20 @@ def _programme_sheet(wb: Workbook, model: Model, index: int, overlap_units: np.n
                 sheet.formula(money_row, FIRST_YEAR_COLUMN + y, f"$C${value_row}*({'+'.join(terms)})")
             components.setdefault((sectors.index(sector), KINDS.index(kind)), []).append(money_row)
 
+    markov_column = len(spec.outcomes)  # Markov states' columns follow the outcomes' (model/engine.py)
+    for m, block in enumerate(spec.markov):  # state-transition models: outputs/audit_markov.py
+        states = outcome_states(block)
+        linked = (overlap_units[:, markov_column + states.index(block.outcome.state)]
+                  if block.outcome is not None else None)
+        written = markov_section(sheet, spec.id, m, block, n_years=n_years,
+                                 first_column=FIRST_YEAR_COLUMN, column=year_column, ref_row=_ref,
+                                 per_cohort=per_cohort, open_cohorts=open_cohorts, sectors=sectors,
+                                 overlap_units=linked, overlap_notes=model.overlap_notes,
+                                 fill=VALUE_FILL)
+        markov_column += len(states)
+        for sector, kind, row in written.value_rows:
+            components.setdefault((sector, kind), []).append(row)
+
     cells = sorted(components)
     sheet.heading("Flows by sector and kind (GBP, undiscounted)")
     flow_rows = {}
@@ -667,15 +683,10 @@ def build_audit_workbook(model: Model) -> Workbook:
 def write_audit_workbook(path: str | Path, scenario) -> Path:
     """Write the audit workbook of ``scenario``'s base case to ``path`` (temporary file, then moved).
 
-    Programmes with state-transition (Markov) outcomes are refused: their cohort traces are not yet
-    written as formulas, and a workbook without them would show a different base case.
+    Programmes with state-transition (Markov) outcomes have their cohort traces written as formulas
+    (:mod:`roi_engine.outputs.audit_markov`).
     """
     model = Model(scenario)
-    markov = [plan.spec.id for plan in model.plans if plan.spec.markov]
-    if markov:
-        raise InputError(f"the audit workbook cannot yet trace Markov outcomes (programme '{markov[0]}')",
-                         file=scenario.path, where="interventions",
-                         hint="audit a scenario without the *_markov programmes; see docs/audit.md")
     if scenario.spec.optimism_bias:
         raise InputError("the audit workbook does not yet apply the optimism-bias adjustment",
                          file=scenario.path, where="optimism_bias",
