@@ -137,7 +137,12 @@ def test_a_scheduler_without_workers_is_one_clear_error():
 
 
 def test_national_total_of_a_nationally_scaled_scenario_is_the_england_run(default):
-    """National parameters everywhere: the 296 areas add up to England, draw by draw, to rounding."""
+    """National parameters everywhere: the 296 areas add up to England, draw by draw.
+
+    To rounding but for one term: the overlap correction takes the baseline risk of the narrower of the
+    two programmes' pools, and which pool is narrower depends on an area's ages (and the draw's
+    eligible shares), so in a few draws some areas choose the other pool's risk than England does. The
+    correction is small (about £10^5 of £10^9 here), so the sum still agrees to 1e-6 in every draw."""
     scenario = default.with_settings(draws=200)
     result = national(scenario, level="lower", local=False)
     assert len(result.areas) == 296 and not result.local_parameters
@@ -145,9 +150,10 @@ def test_national_total_of_a_nationally_scaled_scenario_is_the_england_run(defau
     p = scenario.spec.perspective
     for key, name in (("pv_costs", "pv_costs"), ("pv_benefits", "pv_benefits"), ("npv", "npv")):
         total = result.per_draw(f"{key}:{p}").sum(axis=0)
-        np.testing.assert_allclose(total, england_run[name][:, -1], rtol=1e-9, err_msg=key)
+        rtol = 1e-9 if key == "pv_costs" else 1e-6  # costs have no overlap term: to rounding
+        np.testing.assert_allclose(total, england_run[name][:, -1], rtol=rtol, err_msg=key)
     check = result.check().set_index("key")
-    assert check["max_draw_difference"].max() < 1e-9
+    assert check["max_draw_difference"].max() < 1e-6
     # with local parameters the sum moves by what local baselines change, not by sampling noise
     local = national(scenario, level="lower")
     moved = local.check().set_index("key").loc[f"npv:{p}"]
