@@ -370,8 +370,9 @@ def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, p
               help="Run the tasks on this Dask scheduler ('config': the address in Dask's configuration); "
                    "needs pip install 'roi-engine[dask]'. Default: here.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Run the tasks on a Dask cluster of this many processes on this machine (e.g. its "
-                   "number of cores); needs pip install 'roi-engine[dask]'. Same numbers as here.")
+              help="Run the tasks on a Dask cluster of this many processes on this machine; needs pip "
+                   "install 'roi-engine[dask]'. Same numbers as here; faster only with cores to spare "
+                   "(docs/national.md).")
 @click.option("--area-block", type=click.IntRange(min=1), default=None, help="Areas per task.")
 @click.option("--draw-block", type=click.IntRange(min=1), default=None, help="Draws per task.")
 @draws_option
