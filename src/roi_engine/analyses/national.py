@@ -10,8 +10,9 @@ statistics (base case, mean, 5th and 95th percentiles) are taken once every draw
 With every area of a level, England is evaluated as one more area, and :meth:`NationalResults.check`
 compares it with the sum over the areas, draw by draw: with national parameters everywhere
 (``local=False``) the two agree to rounding, since every flow is proportional to the population of the
-programme's ages and the areas' populations add up to England's; with local parameters the difference
-is what local baselines change (docs/national.md).
+programme's ages and the areas' populations add up to England's, except the overlap correction's choice
+of the narrower pool's risk, an area's own fact (benefits then agree to about 1e-7); with local
+parameters the difference is what local baselines change (docs/national.md).
 """
 
 from __future__ import annotations

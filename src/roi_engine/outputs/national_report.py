@@ -109,9 +109,11 @@ def format_national(results: NationalResults, rank_key: str | None = None, top: 
             f"{100 * row.difference:+.2f}%; largest in one draw {100 * row.max_draw_difference:.2f}% of "
             "England's mean.")
         lines.append(
-            "  " + ("With national parameters everywhere the two agree to rounding (common random numbers); "
-                    "the difference is what the areas' local parameters change." if results.local else
-                    "National parameters everywhere: the two agree to rounding (common random numbers)."))
+            "  " + ("With national parameters everywhere the two agree to 1e-6 or better (common random "
+                    "numbers; docs/national.md); the difference is what the areas' local parameters change."
+                    if results.local else
+                    "National parameters everywhere: the two agree to 1e-6 or better (common random numbers; "
+                    "costs to rounding, benefits but for the overlap's choice of pool: docs/national.md)."))
     return "\n".join(lines)
 
 
