@@ -130,7 +130,7 @@ def build_cube(model, per_draw: dict, sums: dict, base) -> xr.Dataset:
               "entity": entities, "intervention": interventions, "sector": sectors, "group": groups,
               "aggregate": list(AGGREGATES), "basis": list(BASES), "kind": list(KINDS), "year": years,
               "outcome": [f"{e}:{o}" for e, o in zip(outcome_entity, outcome_id, strict=True)]}
-    if model.overlaps:  # netCDF-3 cannot store a zero-length dimension other than the record one
+    if model.overlaps:  # no zero-length overlap dimension (readers of older netCDF-3 runs need none)
         data.update({"overlap_units": (("draw", "overlap"), per_draw["overlap_units"]),
                      "overlap_units_base": (("overlap",), base.overlap_units[0])})
     data.update({"overlap_value": (("draw",), per_draw["overlap_value"]),
