@@ -444,3 +444,12 @@ def test_table_is_a_dataframe_with_a_total_row(toy_results, toy_scenario):
     assert table.index[-1] == TOTAL
     assert not table.loc["individuals", "contributor"]
     assert table.loc["nhs", "contributor"]
+
+
+@pytest.mark.parametrize("text, hint", [("nhs=1_0", "no underscores"), ("nhs=0.5,local_authority=٠.5",
+                                                                        "digits 0-9")])
+def test_shares_are_read_by_the_strict_number_parser(text, hint):
+    with pytest.raises(InputError) as exc:
+        parse_shares(text)
+    assert "is not a number" in exc.value.render() and hint in exc.value.render()
+

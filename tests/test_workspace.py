@@ -141,6 +141,11 @@ def test_a_bad_reach_names_the_programme(app, client):
     assert response.status_code == 400
     (row,) = errors_of(response.text)
     assert row[:2] == ["debt_advice: reach", "'lots' is not a number"]
+    # a decimal comma is an error with the project's hint, never read as 5 (the one strict parser)
+    response = client.post("/run", data=form_fields(app, reach_debt_advice="0,5"))
+    assert response.status_code == 400
+    (row,) = errors_of(response.text)
+    assert row[:2] == ["debt_advice: reach", "'0,5' is not a number"] and "write 0.5, not 0,5" in row[2]
     response = client.post("/run", data=form_fields(app, years_debt_advice="0, 40"))
     (row,) = errors_of(response.text)
     assert row[0] == "debt_advice: delivery years" and "outside the horizon" in row[1]

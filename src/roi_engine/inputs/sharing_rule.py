@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from roi_engine.errors import InputError, did_you_mean
+from roi_engine.inputs.numbers import parse_number, shown
 from roi_engine.inputs.sectors import SectorTable
 
 RULES: dict[str, str] = {
@@ -174,10 +175,11 @@ def parse_shares(text: str) -> dict[str, float]:
         scale = 1.0
         if value.endswith("%"):
             value, scale = value[:-1].strip(), 0.01
-        try:
-            number = float(value) * scale
-        except ValueError:
-            raise InputError(f"share '{value}' for '{name}' is not a number", where="shares") from None
+        try:  # strictly, as every number a user types ('0,5' and '1_0' are errors)
+            number = parse_number(value) * scale
+        except InputError as exc:
+            raise InputError(f"share {shown(value)} for '{name}' is not a number", where="shares",
+                             hint=exc.hint) from None
         if name in shares:
             raise InputError(f"'{name}' has two shares", where="shares")
         shares[name] = number

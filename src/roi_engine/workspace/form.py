@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from roi_engine.errors import InputError
+from roi_engine.inputs.numbers import parse_number, shown
 from roi_engine.inputs.population import Area, find_area, search_areas
 from roi_engine.inputs.sharing_rule import RULES, default_contributors, parse_shares
 
@@ -190,15 +191,15 @@ def _rename_for(data: dict[str, Any], area: Area) -> None:
 
 
 def _number(text: str, where: str, *, low: float = 0.0, high: float = 1.0) -> float:
-    value = text.strip().replace(",", "")
+    value = text.strip()
     scale = 1.0
     if value.endswith("%"):
         value, scale = value[:-1].strip(), 0.01
-    try:
-        x = float(value) * scale
-    except ValueError:
-        raise InputError(f"'{text}' is not a number", file=FORM_FILE, where=where,
-                         hint="e.g. 0.5 or 50%") from None
+    try:  # the project's one strict parser: '0,5' is an error, never 5
+        x = parse_number(value) * scale
+    except InputError as exc:
+        raise InputError(f"{shown(text.strip())} is not a number", file=FORM_FILE, where=where,
+                         hint=exc.hint or "e.g. 0.5 or 50%") from None
     if not math.isfinite(x) or not low <= x <= high:
         raise InputError(f"{text} is outside {low:g} to {high:g}", file=FORM_FILE, where=where,
                          hint="a share of people: 0 to 1 (or 0% to 100%)")
