@@ -114,6 +114,21 @@ class Compiled:
     n_states: int
 
 
+
+def complement_targets(block: MarkovSpec, index: Mapping[str, int]) -> dict[int, int]:
+    """For each row that has one, the state (column) whose probability is the row's complement.
+
+    A ``"rest"`` transition names it; a row with no ``"rest"`` and no declared self-transition has
+    the diagonal as its complement; a row that declares its self-transition and no ``"rest"`` has
+    none (it must sum to 1 itself). ``index`` maps state names to positions.
+    """
+    rest_at = {index[t.from_]: index[t.to] for t in block.transitions if t.is_rest}
+    declared_self = {index[t.from_] for t in block.transitions if not t.is_rest and t.from_ == t.to}
+    for row in range(len(block.states)):
+        if row not in rest_at and row not in declared_self:
+            rest_at[row] = row
+    return rest_at
+
 def compile_markov(spec: MarkovSpec, values: Mapping[str, np.ndarray], n_draws: int,
                    n_cycles: int, *, where: str = "markov",
                    failures: Failures | None = None) -> Compiled:
@@ -159,14 +174,7 @@ def compile_markov(spec: MarkovSpec, values: Mapping[str, np.ndarray], n_draws: 
             probabilities[:, INTERVENTION, k] = -np.expm1(applied * np.log1p(-np.minimum(p, 1.0)))
 
     flat = np.array([index[t.from_] * n_states + index[t.to] for t in declared], dtype=int)
-    rest_at: dict[int, int] = {}
-    for t in spec.transitions:
-        if t.is_rest:
-            rest_at[index[t.from_]] = index[t.to]
-    declared_self = {index[t.from_] for t in declared if t.from_ == t.to}
-    for row in range(n_states):
-        if row not in rest_at and row not in declared_self:
-            rest_at[row] = row  # the diagonal is the complement
+    rest_at = complement_targets(spec, index)
     rest_rows_list = sorted(rest_at)
     rest_flat = np.array([r * n_states + rest_at[r] for r in rest_rows_list], dtype=int)
     from_rows = np.array([index[t.from_] for t in declared], dtype=int)

@@ -34,7 +34,7 @@ from openpyxl.comments import Comment
 
 from roi_engine.inputs.accounting import KINDS
 from roi_engine.inputs.interventions import REST, MarkovSpec
-from roi_engine.model.markov import outcome_states
+from roi_engine.model.markov import complement_targets, outcome_states
 
 ARMS = ("comparator", "intervention")
 
@@ -167,14 +167,7 @@ def markov_section(sheet, spec_id: str, m: int, block: MarkovSpec, *, n_years: i
     arm_rows[1] = current
 
     # --- matrices: entry rows grouped by destination ------------------------------------------
-    rest_at: dict[int, int] = {}
-    for t in block.transitions:
-        if t.is_rest:
-            rest_at[index[t.from_]] = index[t.to]
-    declared_self = {index[t.from_] for t in declared if t.from_ == t.to}
-    for row in range(n_states):
-        if row not in rest_at and row not in declared_self:
-            rest_at[row] = row
+    rest_at = complement_targets(block, index)
     matrix_first: list[dict[int, int]] = [{}, {}]  # [arm][destination j] first row of column j
     for z, arm in enumerate(ARMS):
         sheet.heading(f"Markov {block.id}: transition matrix, {arm} "
