@@ -134,7 +134,8 @@ def to_values(u: np.ndarray, parameters: Sequence) -> np.ndarray:
     ndarray, shape (n_draws, k)
         Parameter values in each parameter's own unit and price year.
     """
-    out = np.empty_like(u, dtype=float)
+    columns = np.ascontiguousarray(np.asarray(u, dtype=float).T)  # a strided column is ~8x slower
+    out = np.empty_like(columns)
     for j, p in enumerate(parameters):
-        out[:, j] = p.distribution.ppf(u[:, j], p.value)
-    return out
+        out[j] = p.distribution.ppf(columns[j], p.value)
+    return np.ascontiguousarray(out.T)

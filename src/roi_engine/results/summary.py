@@ -309,7 +309,7 @@ class Summary:
         frame = frame[frame["metric"].ne("mean") & ~((frame["metric"].isin(PAYBACK_METRICS))
                                                      & (frame["statistic"] == "mean"))]
         frame = frame[["entity", "sector", "metric", "statistic", "value"]]
-        frame["unit"] = frame["metric"].map(_unit)
+        frame["unit"] = frame["metric"].map(metric_unit)
         money = frame["unit"] == "GBP"
         frame["currency"] = np.where(money, self.info.currency, "")
         frame["price_year"] = np.where(money, self.info.price_year, "")
@@ -416,7 +416,8 @@ class Summary:
         return frame[["entity", "sector", "basis", "year", "p_paid_back_by_year"]]
 
 
-def _unit(metric: str) -> str:
+def metric_unit(metric: str) -> str:
+    """The unit of a headline metric, as ``summary.csv`` states it."""
     if metric.startswith("pv_") or metric in ("npv", "npv_cash"):
         return "GBP"
     if metric.startswith("benefit_per_pound"):
@@ -433,5 +434,5 @@ def _discounted(metric: str) -> str:
                                        "p_npv", "p_benefit")) else ""
 
 
-__all__ = ["Summary", "per_draw_metrics", "payback_statistics", "draw_statistics", "STATISTICS",
-           "PUBLIC"]
+__all__ = ["Summary", "metric_unit", "per_draw_metrics", "payback_statistics", "draw_statistics",
+           "STATISTICS", "PUBLIC"]
