@@ -115,6 +115,25 @@ def test_draws_csv_has_one_row_per_draw_and_entity(toy_run):
     assert {"pv_costs", "pv_benefits", "npv", "benefit_per_pound", "payback_year"} <= set(draws)
 
 
+def test_draws_csv_rounds_money_to_the_penny_and_nothing_else_changes(toy_run):
+    import numpy as np
+
+    from roi_engine.results import Results
+
+    _, out = toy_run
+    written = pd.read_csv(out / "draws.csv")
+    exact = Results.load(out).summary.draws()
+    assert list(written["entity"]) == list(exact["entity"])
+    for column in exact.columns.drop(["draw", "entity"]):
+        a, b = written[column].to_numpy(dtype=float), exact[column].to_numpy(dtype=float)
+        assert np.array_equal(np.isnan(a), np.isnan(b)) and np.array_equal(np.isinf(a), np.isinf(b))
+        finite = np.isfinite(b)
+        if column.startswith(("pv_", "npv")):
+            assert np.max(np.abs(a[finite] - b[finite])) <= 0.005 + 1e-6, column
+        else:
+            np.testing.assert_allclose(a[finite], b[finite], rtol=1e-9, err_msg=column)
+
+
 def test_same_command_gives_byte_identical_files(toy_run, tmp_path):
     _, out = toy_run
     again = tmp_path / "again"
