@@ -18,6 +18,7 @@ from roi_engine.errors import InputError
 from roi_engine.outputs.formatting import format_areas, format_interventions, format_summary
 
 EXIT_BAD_INPUT = 2
+tqdm.monitor_interval = 0  # no monitor thread: a run's reports fork from a one-thread process
 
 class _Group(click.Group):
     """Turns InputError (and unreadable paths) into one line on stderr and exit code 2."""

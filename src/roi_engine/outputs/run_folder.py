@@ -25,6 +25,7 @@ import pandas as pd
 
 from roi_engine.atomic import atomic_output, atomic_write_text
 from roi_engine.errors import InputError
+from roi_engine.outputs.background import background
 from roi_engine.results.cube import CUBE_FILE, Results
 from roi_engine.results.qaly_results import NICE_LOWER, at_qaly_value, nhs_cost_per_qaly
 from roi_engine.results.summary import metric_unit
@@ -277,11 +278,13 @@ def write_run(out_dir: Path, scenario, results: Results, *, overwrite: bool = Fa
     check_output_folder(out_dir, scenario, overwrite)
     try:
         with staged_folder(out_dir) as tmp:
-            written = [results.save(tmp)]
-            step("tables")
-            written += write_tables(tmp, results)
-            step("reports")
-            written += write_reports(tmp, results)
+            _ = results.summary  # computed once, before the reports' process forks, for both
+            with background(lambda: write_reports(tmp, results)) as reports:
+                written = [results.save(tmp)]
+                step("tables")
+                written += write_tables(tmp, results)
+                step("reports")
+                written += reports.result()
             names = [str(p.relative_to(tmp)) for p in written]
             written.append(atomic_write_text(tmp / MANIFEST, json.dumps(manifest(scenario, names), indent=2)
                                              + "\n"))
