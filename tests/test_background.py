@@ -70,7 +70,7 @@ def test_an_error_in_the_child_reaches_the_caller_and_leaves_no_folder(toy, tmp_
     def fail(directory, results, sensitivity=()):
         raise InputError("cannot draw the charts", file=directory / "charts", hint="a test")
 
-    monkeypatch.setattr(run_folder, "write_reports", fail)
+    monkeypatch.setattr(run_folder, "write_page", fail)
     out = tmp_path / "out"
     with pytest.raises(InputError, match="cannot draw the charts .a test.$"):
         run_folder.write_run(out, scenario, results)

@@ -224,13 +224,14 @@ def test_overwrite_replaces_a_run_whole(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["run"], "temporary folders left behind"
 
 
-def test_a_failed_run_leaves_no_folder_that_looks_complete(tmp_path, monkeypatch):
+@pytest.mark.parametrize("step", ["write_page", "write_sharing_and_workbook", "write_tables"])
+def test_a_failed_run_leaves_no_folder_that_looks_complete(tmp_path, monkeypatch, step):
     import roi_engine.outputs.run_folder as run_folder
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(run_folder, "write_reports", broken)
+    monkeypatch.setattr(run_folder, step, broken)  # the page is drawn in a forked process, the rest here
     out = tmp_path / "run"
     result = invoke("run", TOY_SCENARIO, "--draws", "50", "--out", out, "-q")
     assert result.exit_code == 2 and "No space left" in result.stderr

@@ -257,19 +257,32 @@ def _csv_text(values: np.ndarray, fmt: str) -> list[str]:
 
 def write_reports(directory: Path, results: Results, sensitivity=()) -> list[Path]:
     """Cost-sharing tables, the results workbook, the HTML report and its charts, from ``results``."""
+    return [*write_sharing_and_workbook(directory, results, sensitivity),
+            *write_page(directory, results, sensitivity)]
+
+
+def write_sharing_and_workbook(directory: Path, results: Results, sensitivity=()) -> list[Path]:
+    """``cost_sharing.csv``, ``cumulative_net_by_sector.csv`` and the results workbook."""
     from roi_engine.analyses.sharing import cost_sharing, cumulative_net_by_sector
-    from roi_engine.outputs.report import write_report
     from roi_engine.outputs.workbook import WORKBOOK_FILE, write_results_workbook
 
     sharing = cost_sharing(results, results.sharing_rule)
-    written = [
+    return [
         atomic_write_text(directory / "cost_sharing.csv", sharing.table.reset_index().to_csv(index=False)),
         atomic_write_text(directory / "cumulative_net_by_sector.csv",
                           cumulative_net_by_sector(results).to_csv()),
         write_results_workbook(directory / WORKBOOK_FILE, results, sharing, sensitivity=sensitivity),
     ]
-    html_path, charts = write_report(directory, results, sharing, sensitivity=sensitivity)
-    return [*written, html_path, *charts]
+
+
+def write_page(directory: Path, results: Results, sensitivity=()) -> list[Path]:
+    """The HTML report and its charts."""
+    from roi_engine.analyses.sharing import cost_sharing
+    from roi_engine.outputs.report import write_report
+
+    html_path, charts = write_report(directory, results, cost_sharing(results, results.sharing_rule),
+                                     sensitivity=sensitivity)
+    return [html_path, *charts]
 
 
 def write_run(out_dir: Path, scenario, results: Results, *, overwrite: bool = False,
@@ -279,12 +292,13 @@ def write_run(out_dir: Path, scenario, results: Results, *, overwrite: bool = Fa
     try:
         with staged_folder(out_dir) as tmp:
             _ = results.summary  # computed once, before the reports' process forks, for both
-            with background(lambda: write_reports(tmp, results)) as reports:
+            with background(lambda: write_page(tmp, results)) as page:  # on the other core, if any
                 written = [results.save(tmp)]
                 step("tables")
                 written += write_tables(tmp, results)
                 step("reports")
-                written += reports.result()
+                written += write_sharing_and_workbook(tmp, results)
+                written += page.result()
             names = [str(p.relative_to(tmp)) for p in written]
             written.append(atomic_write_text(tmp / MANIFEST, json.dumps(manifest(scenario, names), indent=2)
                                              + "\n"))
