@@ -35,8 +35,8 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache, partial
 
 import numpy as np
 from scipy import special, stats
@@ -73,24 +73,29 @@ class Distribution:
     params : tuple of float
         ``p1..pk`` as in the table, k = number of parameters of ``name``.
     frozen : scipy.stats frozen distribution or None
-        ``None`` for ``fixed``.
+        ``None`` for ``fixed``; made on first use (freezing costs about 0.3 ms, mostly its docstring,
+        and a run draws its beta and PERT parameters without it).
     """
 
     name: str
     params: tuple[float, ...]
-    frozen: object | None
+    recipe: partial | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def frozen(self):
+        return None if self.recipe is None else self.recipe()
 
     @property
     def support(self) -> tuple[float, float]:
         """(low, high) of the support; (-inf, inf) where unbounded."""
-        if self.frozen is None:
+        if self.recipe is None:
             return (-math.inf, math.inf)
-        low, high = self.frozen.support()
+        low, high = self.recipe.func.support(*self.recipe.args, **self.recipe.keywords)
         return (float(low), float(high))
 
     def ppf(self, u: np.ndarray, point_value: float) -> np.ndarray:
         """Inverse CDF of uniform numbers ``u`` (any shape); ``fixed`` returns ``point_value``."""
-        if self.frozen is None:
+        if self.recipe is None:
             return np.full(np.shape(u), float(point_value))
         if self.name == "beta":
             return beta_ppf(u, *self.params)
@@ -129,7 +134,7 @@ def build(name: str, params: tuple[float, ...]) -> Distribution:
         raise DistributionError(f"'{name}' takes {len(expected)} numbers ({need}), got {len(params)}")
     if any(not math.isfinite(p) for p in params):
         raise DistributionError(f"'{name}' numbers must be finite, got {params}")
-    return Distribution(name, tuple(float(p) for p in params), _frozen(name, params))
+    return Distribution(name, tuple(float(p) for p in params), _recipe(name, params))
 
 
 BETA_PPF_MAX_U_ERROR = 1e-9
@@ -206,28 +211,29 @@ def _ordered(low: float, high: float) -> None:
         raise DistributionError(f"low ({low:g}) must be below high ({high:g})")
 
 
-def _frozen(name: str, p: tuple[float, ...]):
+def _recipe(name: str, p: tuple[float, ...]) -> partial | None:
+    """Check the numbers; how to make the frozen scipy distribution (``None`` for ``fixed``)."""
     if name == "fixed":
         return None
     if name == "beta":
         _positive("alpha (p1)", p[0])
         _positive("beta (p2)", p[1])
-        return stats.beta(p[0], p[1])
+        return partial(stats.beta, p[0], p[1])
     if name == "gamma":
         _positive("shape (p1)", p[0])
         _positive("scale (p2)", p[1])
-        return stats.gamma(p[0], scale=p[1])
+        return partial(stats.gamma, p[0], scale=p[1])
     if name == "lognormal":
         _positive("SD of log (p2)", p[1])
-        return stats.lognorm(s=p[1], scale=math.exp(p[0]))
+        return partial(stats.lognorm, s=p[1], scale=math.exp(p[0]))
     if name == "normal":
         _positive("SD (p2)", p[1])
-        return stats.norm(p[0], p[1])
+        return partial(stats.norm, p[0], p[1])
     if name == "truncnormal":
         mean, sd, low, high = p
         _positive("SD (p2)", sd)
         _ordered(low, high)
-        return stats.truncnorm((low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd)
+        return partial(stats.truncnorm, (low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd)
     if name in ("triangular", "pert"):
         low, mode, high = p
         _ordered(low, high)
@@ -235,13 +241,13 @@ def _frozen(name: str, p: tuple[float, ...]):
             raise DistributionError(f"mode ({mode:g}) must lie between low ({low:g}) and high ({high:g})")
         width = high - low
         if name == "triangular":
-            return stats.triang((mode - low) / width, loc=low, scale=width)
+            return partial(stats.triang, (mode - low) / width, loc=low, scale=width)
         a = 1 + 4 * (mode - low) / width
         b = 1 + 4 * (high - mode) / width
-        return stats.beta(a, b, loc=low, scale=width)
+        return partial(stats.beta, a, b, loc=low, scale=width)
     if name == "uniform":
         _ordered(p[0], p[1])
-        return stats.uniform(p[0], p[1] - p[0])
+        return partial(stats.uniform, p[0], p[1] - p[0])
     raise DistributionError(f"unknown distribution '{name}'")  # pragma: no cover
 
 

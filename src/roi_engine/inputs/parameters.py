@@ -337,7 +337,7 @@ def _parse_row(raw: pd.Series, path: Path, row: int) -> Parameter:
         if not 0 <= value <= 1:
             raise InputError(f"'{name}' is a probability but its value {value:g} is outside [0, 1]",
                              file=path, where=where("value"))
-        if distribution.frozen is not None and (low < 0 or high > 1):
+        if distribution.recipe is not None and (low < 0 or high > 1):
             raise InputError(
                 f"'{name}' is a probability but its {dist_name} distribution reaches outside [0, 1] "
                 f"({low:g} to {high:g})", file=path, where=f"row {row}, column 'distribution'",
