@@ -229,15 +229,20 @@ def draw_csv_format(unit: str) -> str:
 def write_draws_csv(path: Path, results: Results) -> Path:
     """``draws.csv``: one row per draw and entity, written block by block (bounded memory)."""
     import csv
+    import io
 
-    formats = {c: draw_csv_format(metric_unit(c)) for c in results.summary.DRAW_COLUMNS}
+    summary = results.summary
+    formats = {c: draw_csv_format(metric_unit(c)) for c in summary.DRAW_COLUMNS}
+    quoted = io.StringIO()
+    csv.writer(quoted, lineterminator="\n").writerows([[e] for e in results.entities])
+    entities = quoted.getvalue().splitlines()  # as csv quotes them (a name with a comma, say)
     with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["draw", "entity", *results.summary.DRAW_COLUMNS])
-        for block in results.summary.draw_blocks():
-            columns = [block["draw"].to_numpy().tolist(), block["entity"].to_numpy().tolist()]
-            columns += [_csv_text(block[c].to_numpy(dtype=float), f) for c, f in formats.items()]
-            writer.writerows(zip(*columns, strict=True))
+        handle.write(",".join(["draw", "entity", *summary.DRAW_COLUMNS]) + "\n")
+        for draws, arrays in summary.draw_arrays():
+            columns = [_csv_text(np.repeat(draws, len(entities)).astype(float), "%d"),
+                       entities * len(draws)]
+            columns += [_csv_text(arrays[c].ravel(), f) for c, f in formats.items()]
+            handle.writelines(",".join(row) + "\n" for row in zip(*columns, strict=True))
     return path
 
 

@@ -336,6 +336,16 @@ class Summary:
             frame = m.isel(draw=slice(start, start + size)).to_dataframe().reset_index()
             yield frame[["draw", "entity", *self.DRAW_COLUMNS]]
 
+    def draw_arrays(self, size: int = 20_000):
+        """The columns of :meth:`draws` as arrays, a block of ``size`` draws at a time: yields the block's
+        draw numbers ``(draw,)`` and ``{column: ndarray (draw, entity)}`` (entities as
+        ``results.entities``), for writers that need no DataFrame."""
+        m = self.draw_metrics.sel(group=ALL_SECTORS, drop=True)[list(self.DRAW_COLUMNS)]
+        for start in range(0, m.sizes["draw"], size):
+            part = m.isel(draw=slice(start, start + size))
+            yield part["draw"].values, {c: part[c].transpose("draw", "entity").values
+                                        for c in self.DRAW_COLUMNS}
+
     def yearly(self) -> pd.DataFrame:
         """Mean flows over draws by entity, year, sector and kind, undiscounted and discounted. [GBP]"""
         return self._table("yearly", self._yearly)
