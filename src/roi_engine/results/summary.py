@@ -156,6 +156,7 @@ class Summary:
         self.results = results
         cube, info = results.cube, results.info
         self.info = info
+        self._cumulative_statistics = None
         self.draw_metrics = draw_metrics_dataset(cube["pv"], cube["payback"], results.weights,
                                                  results.public_body)
         self.base_metrics = per_draw_metrics(cube["pv_base"], cube["payback_base"], results.weights,
@@ -370,8 +371,13 @@ class Summary:
 
     def _cumulative_net_band(self, aggregate: str, basis: str) -> pd.DataFrame:
         cube = self.results.cube
-        x = cube["cumulative_net"].sel(aggregate=aggregate, basis=basis).values  # (d, E, H)
-        s = draw_statistics(x)
+        if self._cumulative_statistics is None:  # every aggregate and basis in one pass over the draws
+            self._cumulative_statistics = xr.Dataset(
+                {k: (cube["cumulative_net"].dims[1:], v)
+                 for k, v in draw_statistics(cube["cumulative_net"].values).items()},  # (d, E, A, B, H)
+                coords={d: cube[d].values for d in cube["cumulative_net"].dims[1:] if d in cube.coords})
+        s = {k: v.sel(aggregate=aggregate, basis=basis).transpose("entity", "year").values
+             for k, v in self._cumulative_statistics.data_vars.items()}
         base = cube["cumulative_net_base"].sel(aggregate=aggregate, basis=basis).values
         rows = []
         for e, entity in enumerate(self.results.entities):
