@@ -17,6 +17,9 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,docs,web,dask]"
+	@# bytecode once, as a regular install does: an editable one leaves it to the first import,
+	@# which never writes it where PYTHONDONTWRITEBYTECODE is set (every run then compiles the package)
+	$(BIN)/python -m compileall -q src/roi_engine
 	touch $(STAMP)
 
 demo: $(STAMP)
