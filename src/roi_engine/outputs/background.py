@@ -4,9 +4,10 @@ workbook) are drawn on the second core while the first writes the cube and the t
 Fork, not spawn: the child inherits the results already in memory (copy-on-write; per-draw arrays
 paged to scratch files are shared mappings), so nothing crosses between the processes but the job's
 return value, or its exception, through a pipe. The child ends with ``os._exit`` (``multiprocessing``
-does this), so it never runs the parent's clean-up. Fork is used only where it is safe: a POSIX
-system offering the 'fork' start method, and a process with no other Python thread (a web server's
-threads, tqdm's monitor), unless ``ROI_ENGINE_SERIAL`` is set. Otherwise the job runs in the caller,
+does this), so it never runs the parent's clean-up. Fork is used only where it is safe: Linux (macOS
+offers fork, but its system libraries are not fork-safe, which is why Python spawns there), and a
+process with no other Python thread (a web server's threads, tqdm's monitor), unless
+``ROI_ENGINE_SERIAL`` is set. Otherwise the job runs in the caller,
 at once: the files written are the same either way (``tests/test_background.py``).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -24,7 +26,7 @@ T = TypeVar("T")
 
 def can_fork() -> bool:
     """Whether :func:`background` will fork (see the module's docstring)."""
-    return (not os.environ.get("ROI_ENGINE_SERIAL") and hasattr(os, "fork")
+    return (not os.environ.get("ROI_ENGINE_SERIAL") and sys.platform.startswith("linux")
             and "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1)
 
 
