@@ -271,6 +271,17 @@ def test_sensitivity_without_out_writes_its_own_folder(tmp_path, monkeypatch):
     result = invoke("sensitivity", TOY_SCENARIO, "--method", "tornado", "--draws", "100")
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "results" / "toy-sensitivity" / "sensitivity_tornado.csv").exists()
+    help_text = " ".join(invoke("sensitivity", "--help").output.split())
+    assert "(default: results/<scenario name>-sensitivity)" in help_text
+
+
+@pytest.mark.parametrize("command", ["run", "sensitivity", "optimise", "national"])
+def test_each_commands_help_names_the_folder_it_writes_by_default(command):
+    from roi_engine.cli import OUT_SUFFIX, default_out
+
+    help_text = " ".join(invoke(command, "--help").output.split())
+    assert f"(default: results/<scenario name>{OUT_SUFFIX[command]})" in help_text
+    assert default_out(TOY_SCENARIO, command) == Path("results") / f"toy{OUT_SUFFIX[command]}"
 
 
 # --- the page says what was done, and escapes what users wrote ----------------------------------------

@@ -55,8 +55,19 @@ draws_option = click.option("--draws", type=click.IntRange(min=1), default=None,
                             help="Monte Carlo draws (default: the scenario's).")
 seed_option = click.option("--seed", type=click.IntRange(min=0), default=None,
                            help="Random seed (default: the scenario's). Same seed, same numbers.")
-out_option = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-                          default=None, help="Folder for the results (default: results/<scenario name>).")
+OUT_SUFFIX = {"run": "", "sensitivity": "-sensitivity", "optimise": "-optimise", "national": "-national"}
+"""Each command's default folder: ``results/<scenario name><suffix>``."""
+
+
+def out_option(command: str):
+    """``--out``, its help naming the command's own default folder."""
+    return click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help=f"Folder for the results (default: results/<scenario name>"
+                             f"{OUT_SUFFIX[command]}).")
+
+
+def default_out(scenario: Path, command: str) -> Path:
+    return Path("results") / f"{scenario.stem}{OUT_SUFFIX[command]}"
 params_option = click.option(
     "--params", "params_source", type=click.Path(path_type=Path), default=None,
     help="Parameters from this workbook (.xlsx, see 'params export') or folder of CSV tables.")
@@ -71,7 +82,7 @@ library_option = click.option(
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 @draws_option
 @seed_option
-@out_option
+@out_option("run")
 @params_option
 @library_option
 @click.option("--overwrite", is_flag=True, help="Replace an earlier run's folder given as --out.")
@@ -94,7 +105,7 @@ def run(scenario: Path, draws: int | None, seed: int | None, out_dir: Path | Non
     from roi_engine.results import run as run_model
 
     loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
-    out_dir = out_dir or Path("results") / scenario.stem
+    out_dir = out_dir or default_out(scenario, "run")
     check_output_folder(out_dir, loaded, overwrite)
     _refuse_what_would_not_fit(loaded)
     total = loaded.spec.draws
@@ -201,7 +212,7 @@ SENSITIVITY_METHODS = ("tornado", "switching", "sobol", "morris", "delta", "evpp
               help="Sobol base sample size (a power of 2) or Morris trajectories.")
 @draws_option
 @seed_option
-@out_option
+@out_option("sensitivity")
 @params_option
 @library_option
 def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: int,
@@ -219,7 +230,7 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
     from roi_engine.outputs.sensitivity_report import run_sensitivity
 
     loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
-    out_dir = out_dir or Path("results") / f"{scenario.stem}-sensitivity"
+    out_dir = out_dir or default_out(scenario, "sensitivity")
     into_run = (out_dir / MANIFEST).exists()
     if into_run:
         check_same_run(out_dir, loaded)  # refuses a folder holding another run
@@ -282,7 +293,7 @@ def sensitivity(scenario: Path, method: str, output_text: str | None, n_base: in
                    "(report, workbook, tables) into OUT/chosen.")
 @draws_option
 @seed_option
-@out_option
+@out_option("optimise")
 @params_option
 @library_option
 def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, perspective, alpha,
@@ -323,7 +334,7 @@ def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, p
         requires=tuple(pairs), cash_returns=tuple(parse_cash_return(t) for t in cash_returns),
         equity=equity, chance_draws=chance_draws)
     loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
-    out_dir = out_dir or Path("results") / f"{scenario.stem}-optimise"
+    out_dir = out_dir or default_out(scenario, "optimise")
     result = run_optimise(loaded, constraints, levels=levels, levels_by_programme=by_programme,
                           perspective=perspective, top=top, per_draw=per_draw,
                           frontier_points=frontier_points)
@@ -378,7 +389,7 @@ def optimise(scenario: Path, budgets, yearly_budgets, levels_text, levels_for, p
 @click.option("--draw-block", type=click.IntRange(min=1), default=None, help="Draws per task.")
 @draws_option
 @seed_option
-@out_option
+@out_option("national")
 @params_option
 @library_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -419,7 +430,7 @@ def national(scenario: Path, level: str, areas_text: str | None, no_local: bool,
     loaded = _load(scenario, params_source, library_dir).with_settings(draws=draws, seed=seed)
     if rank_by is not None:
         check_metric_key(loaded, rank_by)
-    out_dir = out_dir or Path("results") / f"{scenario.stem}-national"
+    out_dir = out_dir or default_out(scenario, "national")
     if scheduler and workers:
         raise InputError("--scheduler and --workers both choose where the tasks run", where="--workers",
                          hint="give one: --workers N for this machine, --scheduler for a cluster")
