@@ -1,5 +1,5 @@
-"""One job in a forked child process while the caller goes on: a run's reports (charts, HTML page,
-workbook) are drawn on the second core while the first writes the cube and the tables.
+"""One job in a forked child process while the caller goes on: a run's HTML page and its charts are
+drawn on the second core while the first writes the cube, the tables and the workbook.
 
 Fork, not spawn: the child inherits the results already in memory (copy-on-write; per-draw arrays
 paged to scratch files are shared mappings), so nothing crosses between the processes but the job's
@@ -7,8 +7,8 @@ return value, or its exception, through a pipe. The child ends with ``os._exit``
 does this), so it never runs the parent's clean-up. Fork is used only where it is safe: Linux (macOS
 offers fork, but its system libraries are not fork-safe, which is why Python spawns there), and a
 process with no other Python thread (a web server's threads, tqdm's monitor), unless
-``ROI_ENGINE_SERIAL`` is set. Otherwise the job runs in the caller,
-at once: the files written are the same either way (``tests/test_background.py``).
+``ROI_ENGINE_SERIAL`` is set. Otherwise the job runs in the caller, at once: the files written are
+the same either way (``tests/test_background.py``).
 """
 
 from __future__ import annotations

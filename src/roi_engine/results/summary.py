@@ -332,11 +332,11 @@ class Summary:
     def draw_blocks(self, size: int = 20_000):
         """:meth:`draws` in blocks of ``size`` draws (long by entity within each block), so that a
         per-draw table can be written without holding it all as text or objects at once."""
-        m = self.draw_metrics.sel(group=ALL_SECTORS, drop=True)[list(self.DRAW_COLUMNS)]
-        n = m.sizes["draw"]
-        for start in range(0, n, size):
-            frame = m.isel(draw=slice(start, start + size)).to_dataframe().reset_index()
-            yield frame[["draw", "entity", *self.DRAW_COLUMNS]]
+        entities = np.asarray(self.results.entities)
+        for draws, arrays in self.draw_arrays(size):
+            yield pd.DataFrame({"draw": np.repeat(draws, len(entities)),
+                                "entity": np.tile(entities, len(draws)),
+                                **{c: arrays[c].ravel() for c in self.DRAW_COLUMNS}})
 
     def draw_arrays(self, size: int = 20_000):
         """The columns of :meth:`draws` as arrays, a block of ``size`` draws at a time: yields the block's
