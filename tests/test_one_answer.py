@@ -277,11 +277,9 @@ def test_sensitivity_without_out_writes_its_own_folder(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("command", ["run", "sensitivity", "optimise", "national"])
 def test_each_commands_help_names_the_folder_it_writes_by_default(command):
-    from roi_engine.cli import OUT_SUFFIX, default_out
-
+    suffix = {"run": "", "sensitivity": "-sensitivity", "optimise": "-optimise", "national": "-national"}
     help_text = " ".join(invoke(command, "--help").output.split())
-    assert f"(default: results/<scenario name>{OUT_SUFFIX[command]})" in help_text
-    assert default_out(TOY_SCENARIO, command) == Path("results") / f"toy{OUT_SUFFIX[command]}"
+    assert f"(default: results/<scenario name>{suffix[command]})" in help_text
 
 
 # --- the page says what was done, and escapes what users wrote ----------------------------------------
